@@ -1,0 +1,503 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/forkgate/forkgate/forkfile"
+	"github.com/forkgate/forkgate/schedule"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newConfigCmd) }
+
+func newConfigCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "config",
+		Short: "Check, show, compare and edit fork config files (Chain33 layout)",
+		Long: `Fork config files use Chain33's layout: Title, [fork.system] NAME = HEIGHT,
+[fork.sub.<executor>] NAME = HEIGHT (including Enable), and [mver.*]
+height-versioned parameters. -1 means never. forkgate adds, in valid TOML:
+  NAME = { time = UNIX_SECONDS }   activate at a block time
+  NAME = { version = N }           activate when protocol version N is adopted
+  NAME = { parent = H }            activate at the parent (main) chain's height H
+and [[signal.version]] tables declaring signalled versions.`,
+	}
+	c.AddCommand(newLintCmd(), newShowCmd(), newDiffCmd(), newSetCmd(), newFmtCmd())
+	return c
+}
+
+// loadFile reads a config; any problem with it is unusable input (exit 2),
+// reported with positions.
+func loadFile(path string) (*forkfile.File, error) {
+	f, err := forkfile.Load(path)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	return f, nil
+}
+
+func inputErr(err error) error {
+	var pe *forkfile.PosError
+	var el forkfile.ErrorList
+	switch {
+	case errors.As(err, &el), errors.As(err, &pe):
+		return &exitError{code: exitUsage, msg: "unusable input:\n" + err.Error()}
+	case errors.Is(err, os.ErrNotExist):
+		return usageErr("%v; check the path", err)
+	}
+	return usageErr("%v", err)
+}
+
+func loadRegistry(path string) (*schedule.Registry, error) {
+	if path == "" {
+		return nil, nil
+	}
+	r, err := forkfile.LoadRegistry(path)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	return r, nil
+}
+
+// lintReport is the JSON schema of `config lint` (see docs/cli-json.md).
+type lintReport struct {
+	Files    []string           `json:"files"`
+	Errors   int                `json:"errors"`
+	Warnings int                `json:"warnings"`
+	Findings []schedule.Finding `json:"findings"`
+}
+
+func newLintCmd() *cobra.Command {
+	var registry, base, parent string
+	var strict bool
+	c := &cobra.Command{
+		Use:   "lint FILE...",
+		Short: "Check configs against the upgrade regulation and the schedule rules",
+		Long: `lint checks each file for:
+  - a change record at the top with dated entries ("# 2026-11-21 ...")
+  - a comment directly above every fork item
+  - with --base OLD, a record entry naming every fork added since OLD
+  - with --registry, unknown forks (error) and missing ones (warning; --strict: error)
+  - duplicates, ordering and requirements, parameters and versions
+  - with --parent, parent-height forks equal to the parent chain's config
+Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := outputFormat(cmd)
+			if err != nil {
+				return err
+			}
+			reg, err := loadRegistry(registry)
+			if err != nil {
+				return err
+			}
+			opts := forkfile.LintOptions{Registry: reg, Strict: strict}
+			if base != "" {
+				if opts.Base, err = loadFile(base); err != nil {
+					return err
+				}
+			}
+			if parent != "" {
+				if opts.Parent, err = loadFile(parent); err != nil {
+					return err
+				}
+			}
+			rep := lintReport{Files: args, Findings: []schedule.Finding{}}
+			var bad []error
+			for _, path := range args {
+				f, err := loadFile(path)
+				if err != nil {
+					bad = append(bad, err)
+					continue
+				}
+				rep.Findings = append(rep.Findings, forkfile.Lint(f, opts)...)
+			}
+			if len(bad) > 0 {
+				msgs := make([]string, len(bad))
+				for i, e := range bad {
+					msgs[i] = e.Error()
+				}
+				return &exitError{code: exitUsage, msg: strings.Join(msgs, "\n")}
+			}
+			for _, f := range rep.Findings {
+				if f.Severity == schedule.SevError {
+					rep.Errors++
+				} else {
+					rep.Warnings++
+				}
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				if err := writeJSON(out, rep); err != nil {
+					return err
+				}
+			} else {
+				for _, f := range rep.Findings {
+					fmt.Fprintln(out, f)
+				}
+				fmt.Fprintf(out, "%d file(s): %d error(s), %d warning(s)\n", len(args), rep.Errors, rep.Warnings)
+			}
+			if rep.Errors > 0 {
+				return findings()
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&registry, "registry", "", "registry file declaring the known forks")
+	c.Flags().StringVar(&base, "base", "", "earlier version of the config; forks added since need a record entry")
+	c.Flags().StringVar(&parent, "parent", "", "parent (main) chain config for parent-height forks")
+	c.Flags().BoolVar(&strict, "strict", false, "a registered fork missing from the file is an error")
+	return c
+}
+
+// showFork and showReport are the JSON schema of `config show`.
+type showFork struct {
+	Key        string `json:"key"`
+	Activation string `json:"activation"` // as written in a config
+	Kind       string `json:"kind"`       // never, height, time, version
+	Domain     string `json:"domain"`     // own, parent
+	Active     *bool  `json:"active,omitempty"`
+	Note       string `json:"note,omitempty"`
+	Origin     string `json:"origin"`
+}
+
+type showParam struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type showReport struct {
+	File     string             `json:"file"`
+	Title    string             `json:"title"`
+	Height   *int64             `json:"height,omitempty"`
+	Time     *int64             `json:"time,omitempty"`
+	Forks    []showFork         `json:"forks"`
+	Params   []showParam        `json:"params,omitempty"`
+	Findings []schedule.Finding `json:"findings"`
+}
+
+func newShowCmd() *cobra.Command {
+	var height, tm, parentHeight int64
+	var registry string
+	c := &cobra.Command{
+		Use:   "show FILE",
+		Short: "List every fork, its activation, and whether it is active at a height",
+		Long: `show lists every fork in the file (and, with --registry, the registered ones it
+omits, as never). With --height (and --time, --parent-height for time and
+parent-height forks) it says which are active there and the parameter values
+in force. Version forks count as not active: their height is known only once
+producers adopt the version.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := outputFormat(cmd)
+			if err != nil {
+				return err
+			}
+			reg, err := loadRegistry(registry)
+			if err != nil {
+				return err
+			}
+			f, err := loadFile(args[0])
+			if err != nil {
+				return err
+			}
+			s, fs := f.Schedule(reg, false)
+			rep := showReport{File: args[0], Title: f.Title, Forks: []showFork{}, Findings: fs}
+			if rep.Findings == nil {
+				rep.Findings = []schedule.Finding{}
+			}
+			at := cmd.Flags().Changed("height")
+			if at {
+				rep.Height = &height
+				if cmd.Flags().Changed("time") {
+					rep.Time = &tm
+				}
+			}
+			notes := map[string]string{}
+			for _, it := range f.Items {
+				notes[it.Key()] = strings.Join(cleanNote(it.Entry.Above), " ")
+			}
+			b := schedule.Block{Height: height, Time: tm, ParentHeight: parentHeight}
+			if !cmd.Flags().Changed("parent-height") {
+				b.ParentHeight = -1
+			}
+			if !cmd.Flags().Changed("time") {
+				b.Time = -1
+			}
+			for _, e := range s.Entries() {
+				sf := showFork{Key: e.Fork.Key(), Activation: forkfile.FormatActivation(e.Activation, e.Fork.Domain),
+					Kind: e.Activation.Kind.String(), Domain: e.Fork.Domain.String(), Note: notes[e.Fork.Key()], Origin: e.Origin}
+				if sf.Note == "" {
+					sf.Note = e.Fork.Note
+				}
+				if at {
+					active := s.IsActive(e.Fork.Key(), b)
+					sf.Active = &active
+				}
+				rep.Forks = append(rep.Forks, sf)
+			}
+			if at {
+				for _, name := range s.Params() {
+					if v, ok := s.ParamValue(name, height); ok {
+						rep.Params = append(rep.Params, showParam{Name: name, Value: v.Text})
+					}
+				}
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				return writeJSON(out, rep)
+			}
+			printShow(out, rep)
+			return nil
+		},
+	}
+	c.Flags().Int64Var(&height, "height", 0, "height to evaluate")
+	c.Flags().Int64Var(&tm, "time", 0, "block time (unix seconds) for time forks")
+	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height for parent-height forks")
+	c.Flags().StringVar(&registry, "registry", "", "registry file; registered forks the file omits are shown as never")
+	return c
+}
+
+func printShow(w io.Writer, rep showReport) {
+	title := rep.Title
+	if title == "" {
+		title = "(no Title)"
+	}
+	fmt.Fprintf(w, "%s  %s\n", rep.File, title)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	hdr := "FORK\tACTIVATION\tDOMAIN"
+	if rep.Height != nil {
+		hdr += fmt.Sprintf("\tACTIVE@%d", *rep.Height)
+	}
+	fmt.Fprintln(tw, hdr)
+	for _, f := range rep.Forks {
+		line := fmt.Sprintf("%s\t%s\t%s", f.Key, f.Activation, f.Domain)
+		if f.Active != nil {
+			line += "\t" + yesNo(*f.Active)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+	if len(rep.Params) > 0 {
+		fmt.Fprintf(w, "\nparameters at height %d:\n", *rep.Height)
+		for _, p := range rep.Params {
+			fmt.Fprintf(w, "  %s = %s\n", p.Name, p.Value)
+		}
+	}
+	for _, f := range rep.Findings {
+		fmt.Fprintln(w, f)
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func cleanNote(lines []string) []string {
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(l), "#")))
+	}
+	return out
+}
+
+// diffReport is the JSON schema of `config diff`.
+type diffReport struct {
+	Old     string            `json:"old"`
+	New     string            `json:"new"`
+	Changes []forkfile.Change `json:"changes"`
+}
+
+func newDiffCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "List forks, parameters and versions added, removed and changed",
+		Long: `diff compares two configs and lists what an upgrade changes: forks, height-
+versioned parameters and signalled versions, each added, removed or changed,
+with the note above the new item. Exit 0 whether or not there are changes;
+2 on unusable input.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := outputFormat(cmd)
+			if err != nil {
+				return err
+			}
+			a, err := loadFile(args[0])
+			if err != nil {
+				return err
+			}
+			b, err := loadFile(args[1])
+			if err != nil {
+				return err
+			}
+			rep := diffReport{Old: args[0], New: args[1], Changes: forkfile.Diff(a, b)}
+			if rep.Changes == nil {
+				rep.Changes = []forkfile.Change{}
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				return writeJSON(out, rep)
+			}
+			if len(rep.Changes) == 0 {
+				fmt.Fprintln(out, "no changes")
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CHANGE\tWHAT\tNAME\tOLD\tNEW")
+			for _, ch := range rep.Changes {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ch.Kind, ch.What, ch.Name, dash(ch.Old), dash(ch.New))
+			}
+			return tw.Flush()
+		},
+	}
+	return c
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newSetCmd() *cobra.Command {
+	var note, date string
+	var dryRun bool
+	c := &cobra.Command{
+		Use:   "set FILE NAME VALUE --note TEXT",
+		Short: "Change one fork item, keeping every other byte of the file",
+		Long: `set changes one fork item (NAME is ForkX for [fork.system] or exec.ForkX for
+[fork.sub.exec]; a missing item is added to its section). VALUE is a height,
+-1 or "never", "genesis", or an inline table such as "{ time = 1767225600 }".
+The note goes directly above the item and a dated line is added to the change
+record at the top. Every other comment and the layout are kept.`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := outputFormat(cmd); err != nil {
+				return err
+			}
+			f, err := loadFile(args[0])
+			if err != nil {
+				return err
+			}
+			if date == "" {
+				date = time.Now().UTC().Format("2006-01-02")
+			}
+			out, err := forkfile.Set(f, forkfile.SetRequest{Key: args[1], Value: args[2], Note: note, Date: date})
+			if err != nil {
+				return usageErr("%s: %v", args[0], err)
+			}
+			if dryRun {
+				_, err := cmd.OutOrStdout().Write(out)
+				return err
+			}
+			if err := writeFileAtomic(args[0], out); err != nil {
+				return usageErr("writing %s: %v", args[0], err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: set %s = %s\n", args[0], args[1], args[2])
+			return nil
+		},
+	}
+	c.Flags().StringVar(&note, "note", "", "what problem the change solves and how to configure it (required)")
+	c.Flags().StringVar(&date, "date", "", "date of the change-record entry (default: today, UTC)")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the edited file instead of writing it")
+	return c
+}
+
+func newFmtCmd() *cobra.Command {
+	var check bool
+	c := &cobra.Command{
+		Use:   "fmt FILE...",
+		Short: "Rewrite configs in canonical TOML layout, keeping every comment",
+		Long: `fmt rewrites files with tomledit's canonical layout (comments kept and
+attached to their items). After one fmt, every later edit gives a minimal
+diff. With --check it changes nothing and exits 1 if a file is not canonical.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := outputFormat(cmd); err != nil {
+				return err
+			}
+			var differ []string
+			for _, path := range args {
+				if _, err := loadFile(path); err != nil {
+					return err
+				}
+				src, err := os.ReadFile(path)
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				out, err := forkfile.Canonical(src)
+				if err != nil {
+					return usageErr("%s: %v", path, err)
+				}
+				if bytes.Equal(out, src) {
+					continue
+				}
+				differ = append(differ, path)
+				if !check {
+					if err := writeFileAtomic(path, out); err != nil {
+						return usageErr("writing %s: %v", path, err)
+					}
+				}
+			}
+			sort.Strings(differ)
+			for _, p := range differ {
+				if check {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: not canonical; run forkgate config fmt %s\n", p, p)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: formatted\n", p)
+				}
+			}
+			if check && len(differ) > 0 {
+				return findings()
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&check, "check", false, "report files that are not canonical instead of rewriting them")
+	return c
+}
+
+// writeFileAtomic replaces a file through a rename, so an interrupted write
+// never leaves half a config behind.
+func writeFileAtomic(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	tmp := path + ".forkgate-tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// forkPointsFromConfig gathers a config's fork activation points for a fork
+// ID: own-height forks and time forks. Version forks have no point known in
+// advance, and parent-height forks count another chain's heights.
+func forkPointsFromConfig(path string) (heights, times []uint64, err error) {
+	f, err := loadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, it := range f.Items {
+		switch {
+		case it.Activation.Kind == schedule.KindHeight && it.Domain == schedule.DomainOwn:
+			heights = append(heights, uint64(it.Activation.Height))
+		case it.Activation.Kind == schedule.KindTime:
+			times = append(times, uint64(it.Activation.Time))
+		}
+	}
+	return heights, times, nil
+}

@@ -1,0 +1,325 @@
+// Package forkfile reads, checks and edits fork config files in Chain33's
+// layout (extended for time, version and parent-height activation), and
+// registry files that declare forks for chains whose code is not ours.
+//
+// Files are read with go-toml/v2's parser so every item keeps its exact
+// position and the comments around it; lint messages point at file:line:col
+// and edits splice bytes so the rest of the file stays as the author wrote it.
+package forkfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// Pos is a 1-based line and column.
+type Pos struct {
+	Line int `json:"line"`
+	Col  int `json:"col"`
+}
+
+// PosError is a problem with a file at a position. Every reader error is one,
+// so callers can always point at the line to fix.
+type PosError struct {
+	File string
+	Pos  Pos
+	Msg  string
+}
+
+func (e *PosError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Col, e.Msg)
+}
+
+// Origin is "file:line:col".
+func (e *PosError) Origin() string { return origin(e.File, e.Pos) }
+
+func origin(file string, p Pos) string { return fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col) }
+
+// Value is a TOML value with its place in the source.
+type Value struct {
+	Kind   unstable.Kind
+	Raw    string  // source text of the value
+	Data   string  // decoded scalar (strings unquoted); empty for containers
+	Inline []Entry // members of an inline table, keys relative to it
+	Items  []Value // elements of an array
+	Pos    Pos
+	Start  int // byte offsets of Raw in the source
+	End    int
+}
+
+// Entry is one key = value with its full key path and comments.
+type Entry struct {
+	Key       []string // full path, table prefix included; array tables add an index
+	Pos       Pos      // where the key starts
+	Value     Value
+	Above     []string // comment lines directly above, '#' included
+	AbovePos  Pos      // position of the first of them
+	Trailer   string   // comment after the value on the same line
+	LineStart int      // byte offset of the start of the key's line
+}
+
+// Table is a [table] or [[array]] header.
+type Table struct {
+	Key   []string
+	Array bool
+	Pos   Pos
+	Above []string
+}
+
+// Comment is a comment line on its own.
+type Comment struct {
+	Text       string
+	Pos        Pos
+	Start, End int
+}
+
+// Doc is a parsed TOML file that remembers positions and comments.
+type Doc struct {
+	File     string
+	Src      []byte
+	Entries  []Entry
+	Tables   []Table
+	Comments []Comment // every standalone comment line, in order
+	// Lead holds the comment lines before the first table or key: the place
+	// of the change record the Chain33 upgrade regulation asks for.
+	Lead []Comment
+}
+
+// Parse reads a TOML document. Syntax errors, duplicate keys and other
+// semantic errors come back as a *PosError.
+func Parse(file string, src []byte) (*Doc, error) {
+	d := &Doc{File: file, Src: src}
+	p := &unstable.Parser{KeepComments: true}
+	p.Reset(src)
+
+	var table []string
+	arrayIndex := map[string]int{}
+	var pending []Comment // comment lines not yet attached
+	sawItem := false
+	seen := map[string]Pos{}
+	tables := map[string]Pos{}
+
+	for p.NextExpression() {
+		n := p.Expression()
+		switch n.Kind {
+		case unstable.Comment:
+			c := d.comment(p, n)
+			d.Comments = append(d.Comments, c)
+			if !sawItem {
+				d.Lead = append(d.Lead, c)
+			}
+			pending = append(pending, c)
+		case unstable.Table, unstable.ArrayTable:
+			sawItem = true
+			key, kpos := keyOf(p, n.Key(), d.pos)
+			above := attach(pending, kpos.Line)
+			pending = nil
+			full := strings.Join(key, "\x00")
+			if n.Kind == unstable.ArrayTable {
+				i := arrayIndex[full]
+				arrayIndex[full] = i + 1
+				key = append(key, strconv.Itoa(i))
+			} else if prev, dup := tables[full]; dup {
+				return nil, &PosError{File: file, Pos: kpos, Msg: fmt.Sprintf("table [%s] is defined twice (first at line %d); merge the two", strings.Join(key, "."), prev.Line)}
+			} else {
+				tables[full] = kpos
+			}
+			table = key
+			d.Tables = append(d.Tables, Table{Key: key, Array: n.Kind == unstable.ArrayTable, Pos: kpos, Above: texts(above)})
+		case unstable.KeyValue:
+			sawItem = true
+			e, err := d.entry(p, n, table)
+			if err != nil {
+				return nil, err
+			}
+			above := attach(pending, e.Pos.Line)
+			pending = nil
+			e.Above = texts(above)
+			if len(above) > 0 {
+				e.AbovePos = above[0].Pos
+			}
+			full := strings.Join(e.Key, "\x00")
+			if prev, dup := seen[full]; dup {
+				return nil, &PosError{File: file, Pos: e.Pos, Msg: fmt.Sprintf("key %s is set twice (first at line %d); keep one", strings.Join(e.Key, "."), prev.Line)}
+			}
+			seen[full] = e.Pos
+			d.Entries = append(d.Entries, e)
+		}
+	}
+	if err := p.Error(); err != nil {
+		return nil, d.posError(err)
+	}
+	// The parser checks syntax only; decoding catches the remaining semantic
+	// errors (a key redefined as a table, and so on) with their position.
+	var sink map[string]any
+	if err := toml.Unmarshal(src, &sink); err != nil {
+		return nil, d.posError(err)
+	}
+	return d, nil
+}
+
+// attach returns the comment lines that end directly above line: a blank line
+// detaches a comment from the item below it.
+func attach(pending []Comment, line int) []Comment {
+	i := len(pending)
+	want := line - 1
+	for i > 0 && pending[i-1].Pos.Line == want {
+		i--
+		want--
+	}
+	return pending[i:]
+}
+
+func texts(cs []Comment) []string {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Text
+	}
+	return out
+}
+
+func (d *Doc) comment(p *unstable.Parser, n *unstable.Node) Comment {
+	start := int(n.Raw.Offset)
+	return Comment{Text: string(n.Data), Pos: d.pos(start), Start: start, End: start + int(n.Raw.Length)}
+}
+
+func (d *Doc) entry(p *unstable.Parser, n *unstable.Node, table []string) (Entry, error) {
+	key, kpos := keyOf(p, n.Key(), d.pos)
+	full := append(append([]string(nil), table...), key...)
+	v, err := d.value(p, n.Value())
+	if err != nil {
+		return Entry{}, err
+	}
+	e := Entry{Key: full, Pos: kpos, Value: v}
+	if c := n.Next(); c != nil && c.Kind == unstable.Comment {
+		e.Trailer = string(c.Data)
+	}
+	e.LineStart = bytes.LastIndexByte(d.Src[:d.offset(kpos)], '\n') + 1
+	return e, nil
+}
+
+func (d *Doc) offset(p Pos) int {
+	line, off := 1, 0
+	for line < p.Line {
+		i := bytes.IndexByte(d.Src[off:], '\n')
+		if i < 0 {
+			break
+		}
+		off += i + 1
+		line++
+	}
+	return off + p.Col - 1
+}
+
+func (d *Doc) value(p *unstable.Parser, n *unstable.Node) (Value, error) {
+	v := Value{Kind: n.Kind}
+	switch n.Kind {
+	case unstable.InlineTable:
+		start, end := -1, -1
+		it := n.Children()
+		for it.Next() {
+			kv := it.Node()
+			e, err := d.entry(p, kv, nil)
+			if err != nil {
+				return v, err
+			}
+			v.Inline = append(v.Inline, e)
+			if start < 0 {
+				start = d.offset(e.Pos)
+			}
+			end = e.Value.End
+		}
+		// The parser gives containers no range; recover it from the
+		// braces around the members.
+		if start < 0 {
+			return v, nil
+		}
+		open := bytes.LastIndexByte(d.Src[:start], '{')
+		closeAt := bytes.IndexByte(d.Src[end:], '}')
+		if open >= 0 && closeAt >= 0 {
+			v.Start, v.End = open, end+closeAt+1
+			v.Raw = string(d.Src[v.Start:v.End])
+			v.Pos = d.pos(v.Start)
+		}
+		return v, nil
+	case unstable.Array:
+		it := n.Children()
+		first := true
+		for it.Next() {
+			c, err := d.value(p, it.Node())
+			if err != nil {
+				return v, err
+			}
+			if first {
+				v.Pos, v.Start = c.Pos, c.Start
+				first = false
+			}
+			v.End = c.End
+			v.Items = append(v.Items, c)
+		}
+		return v, nil
+	}
+	v.Start = int(n.Raw.Offset)
+	v.End = v.Start + int(n.Raw.Length)
+	v.Raw = string(d.Src[v.Start:v.End])
+	v.Data = string(n.Data)
+	v.Pos = d.pos(v.Start)
+	return v, nil
+}
+
+func keyOf(p *unstable.Parser, it unstable.Iterator, pos func(int) Pos) ([]string, Pos) {
+	var key []string
+	var kp Pos
+	for it.Next() {
+		k := it.Node()
+		if len(key) == 0 {
+			kp = pos(int(k.Raw.Offset))
+		}
+		key = append(key, string(k.Data))
+	}
+	return key, kp
+}
+
+// pos converts a byte offset to a line and a column counted in characters, so
+// that Chinese comments do not push columns off.
+func (d *Doc) pos(off int) Pos {
+	if off > len(d.Src) {
+		off = len(d.Src)
+	}
+	line := 1 + bytes.Count(d.Src[:off], []byte{'\n'})
+	ls := bytes.LastIndexByte(d.Src[:off], '\n') + 1
+	col := 1 + len([]rune(string(d.Src[ls:off])))
+	return Pos{Line: line, Col: col}
+}
+
+func (d *Doc) posError(err error) error {
+	var pe *unstable.ParserError
+	if errors.As(err, &pe) {
+		off := 0
+		if len(pe.Highlight) > 0 {
+			off = cap(d.Src) - cap(pe.Highlight)
+			if off < 0 || off > len(d.Src) {
+				off = 0
+			}
+		} else {
+			off = len(d.Src)
+		}
+		return &PosError{File: d.File, Pos: d.pos(off), Msg: "TOML syntax: " + pe.Message}
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		return &PosError{File: d.File, Pos: Pos{Line: row, Col: col}, Msg: msg}
+	}
+	return &PosError{File: d.File, Pos: Pos{Line: 1, Col: 1}, Msg: err.Error()}
+}

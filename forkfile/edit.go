@@ -1,0 +1,170 @@
+package forkfile
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/creachadair/tomledit"
+	"github.com/forkgate/forkgate/schedule"
+)
+
+// SetRequest changes one fork item.
+type SetRequest struct {
+	Key   string // "ForkName" (system) or "exec.ForkName"
+	Value string // a config value: -1, 100, { time = ... }; also "never" and "genesis"
+	Note  string // written above the item; required by the regulation
+	Date  string // the change record's date, YYYY-MM-DD
+}
+
+// Set returns the file's bytes with one fork item set, its note written above
+// it and a dated line added to the change record. Every other byte of the file
+// is kept, so the diff is exactly the edit.
+func Set(f *File, req SetRequest) ([]byte, error) {
+	if strings.TrimSpace(req.Note) == "" {
+		return nil, fmt.Errorf("a note is required: say what problem the change solves and how to configure it (--note)")
+	}
+	scope, name := schedule.SplitKey(req.Key)
+	value := strings.TrimSpace(req.Value)
+	switch value {
+	case "never":
+		value = "-1"
+	case "genesis":
+		value = "0"
+	}
+	if _, _, err := ParseActivation(value); err != nil {
+		return nil, fmt.Errorf("value for %s: %v", req.Key, err)
+	}
+	src := f.Doc.Src
+	var edits []splice
+
+	var target *Item
+	for i := range f.Items {
+		if f.Items[i].Scope == scope && f.Items[i].Name == name {
+			target = &f.Items[i]
+		}
+	}
+	section := (&Item{Scope: scope}).Section()
+	noteLines := func(indent string) string {
+		var b strings.Builder
+		for _, l := range strings.Split(strings.TrimSpace(req.Note), "\n") {
+			b.WriteString(indent + "# " + strings.TrimSpace(l) + "\n")
+		}
+		return b.String()
+	}
+	action := "set"
+	if target != nil {
+		e := target.Entry
+		indent := leadingSpace(src[e.LineStart:])
+		if !hasNote(e.Above, req.Note) {
+			edits = append(edits, splice{at: e.LineStart, end: e.LineStart, text: noteLines(indent)})
+		}
+		edits = append(edits, splice{at: e.Value.Start, end: e.Value.End, text: value})
+	} else {
+		action = "add"
+		line := noteLines("") + name + " = " + value + "\n"
+		if end, ok := sectionEnd(f, scope); ok {
+			edits = append(edits, splice{at: end, end: end, text: line})
+		} else {
+			pre := ""
+			if len(src) > 0 && src[len(src)-1] != '\n' {
+				pre = "\n"
+			}
+			edits = append(edits, splice{at: len(src), end: len(src), text: pre + "\n" + section + "\n" + line})
+		}
+	}
+
+	record := fmt.Sprintf("# %s %s %s = %s under %s: %s\n", req.Date, action, name, value, section, firstLine(req.Note))
+	if n := len(f.Record); n > 0 {
+		// keep the entries together: insert after the last dated one
+		at := lineEnd(src, offsetOfPos(src, f.Record[n-1].Pos))
+		edits = append(edits, splice{at: at, end: at, text: record})
+	} else {
+		edits = append(edits, splice{at: 0, end: 0, text: "# Change record (newest last)\n" + record + "\n"})
+	}
+
+	out := apply(src, edits)
+	// Read the result back: the edit must leave a valid file that says what
+	// was asked.
+	nf, err := Read(f.Doc.File, out)
+	if err != nil {
+		return nil, fmt.Errorf("internal error: the edited file does not read back: %v", err)
+	}
+	want, dom, _ := ParseActivation(value)
+	for _, it := range nf.Items {
+		if it.Scope == scope && it.Name == name && it.Activation == want && it.Domain == dom {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("internal error: %s did not read back as %s", req.Key, value)
+}
+
+type splice struct {
+	at, end int
+	text    string
+}
+
+func apply(src []byte, edits []splice) []byte {
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].at > edits[j].at })
+	out := append([]byte(nil), src...)
+	for _, e := range edits {
+		out = append(out[:e.at], append([]byte(e.text), out[e.end:]...)...)
+	}
+	return out
+}
+
+// sectionEnd is the offset after the last line of the fork section of scope.
+func sectionEnd(f *File, scope string) (int, bool) {
+	end, ok := -1, false
+	for _, it := range f.Items {
+		if it.Scope == scope {
+			end, ok = lineEnd(f.Doc.Src, it.Entry.Value.End), true
+		}
+	}
+	return end, ok
+}
+
+func lineEnd(src []byte, off int) int {
+	if i := bytes.IndexByte(src[off:], '\n'); i >= 0 {
+		return off + i + 1
+	}
+	return len(src)
+}
+
+func offsetOfPos(src []byte, p Pos) int {
+	d := Doc{Src: src}
+	return d.offset(Pos{Line: p.Line, Col: 1})
+}
+
+func leadingSpace(b []byte) string {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	return string(b[:i])
+}
+
+func hasNote(above []string, note string) bool {
+	return strings.Contains(joinNote(above), strings.TrimSpace(strings.Split(strings.TrimSpace(note), "\n")[0]))
+}
+
+func firstLine(s string) string {
+	return strings.TrimSpace(strings.Split(strings.TrimSpace(s), "\n")[0])
+}
+
+// Canonical formats a file with tomledit, which keeps every comment and
+// attaches each to its item, but normalises spacing. The first run on a
+// hand-written file changes whitespace; after that the output is a fixed
+// point, so later edits give minimal diffs.
+func Canonical(src []byte) ([]byte, error) {
+	doc, err := tomledit.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := (&tomledit.Formatter{}).Format(&buf, doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

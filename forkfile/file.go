@@ -1,0 +1,404 @@
+package forkfile
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forkgate/forkgate/schedule"
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// Item is one fork setting in a config file.
+type Item struct {
+	Scope      string
+	Name       string
+	Activation schedule.Activation
+	Domain     schedule.Domain
+	Entry      Entry
+}
+
+// Key is the fork's "scope.Name".
+func (it Item) Key() string { return it.Scope + "." + it.Name }
+
+// Section is the TOML table the item lives in, as written in the file.
+func (it Item) Section() string {
+	if it.Scope == schedule.SystemScope {
+		return "[fork.system]"
+	}
+	return "[fork.sub." + it.Scope + "]"
+}
+
+// RecordEntry is one dated line of the change record.
+type RecordEntry struct {
+	Date string // as written
+	Text string
+	Pos  Pos
+}
+
+// File is a chain's fork config in Chain33's layout:
+//
+//	Title = "user.p.para."          # parallel chains are user.p.<name>.
+//	[fork.system]
+//	ForkBlockHash = 1               # a height; -1 = never
+//	[fork.sub.token]
+//	Enable = 0
+//	ForkTokenCheck = { time = 1767225600 }   # extensions: time, version,
+//	ForkRootHash = { parent = 7200000 }      # parent-chain height, height
+//	[mver.mempool]                  # height-versioned parameters
+//	maxTxFee = 100000
+//	[mver.mempool.ForkMaxTxFeeV1]
+//	maxTxFee = 1000000
+//	[[signal.version]]              # signalled protocol versions
+//	number = 2
+//	rate = 80
+type File struct {
+	Doc      *Doc
+	Title    string
+	Items    []Item
+	Params   []schedule.ParamSetting
+	Versions []schedule.VersionParams
+	Record   []RecordEntry
+}
+
+// ErrorList is every value error of a file; each one has a position.
+type ErrorList []*PosError
+
+func (l ErrorList) Error() string {
+	var b strings.Builder
+	for i, e := range l {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Load reads and interprets a config file.
+func Load(path string) (*File, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Read(path, src)
+}
+
+// Read interprets a config file's bytes. Syntax errors stop at the first one;
+// value errors are all collected into an ErrorList.
+func Read(name string, src []byte) (*File, error) {
+	d, err := Parse(name, src)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Doc: d}
+	var errs ErrorList
+	bad := func(p Pos, format string, args ...any) {
+		errs = append(errs, &PosError{File: name, Pos: p, Msg: fmt.Sprintf(format, args...)})
+	}
+	versions := map[string]*schedule.VersionParams{}
+	var versionOrder []string
+	var mver []Entry
+	for _, e := range d.Entries {
+		switch {
+		case len(e.Key) == 1 && e.Key[0] == "Title":
+			f.Title = e.Value.Data
+		case e.Key[0] == "fork":
+			it, ok := f.item(e, bad)
+			if ok {
+				f.Items = append(f.Items, it)
+			}
+		case e.Key[0] == "mver":
+			mver = append(mver, e) // needs every fork name first
+		case len(e.Key) == 4 && e.Key[0] == "signal" && e.Key[1] == "version":
+			idx := e.Key[2]
+			v := versions[idx]
+			if v == nil {
+				v = &schedule.VersionParams{}
+				versions[idx] = v
+				versionOrder = append(versionOrder, idx)
+			}
+			setVersionField(v, e, bad)
+		case e.Key[0] == "signal":
+			bad(e.Pos, "unexpected key %s; declare versions as [[signal.version]] tables", strings.Join(e.Key, "."))
+		}
+	}
+	for _, e := range mver {
+		f.param(e, bad)
+	}
+	for _, idx := range versionOrder {
+		f.Versions = append(f.Versions, *versions[idx])
+	}
+	f.Record = parseRecord(d.Lead)
+	if len(errs) > 0 {
+		return f, errs
+	}
+	return f, nil
+}
+
+func (f *File) item(e Entry, bad func(Pos, string, ...any)) (Item, bool) {
+	var scope, name string
+	switch {
+	case len(e.Key) == 3 && e.Key[1] == "system":
+		scope, name = schedule.SystemScope, e.Key[2]
+	case len(e.Key) == 4 && e.Key[1] == "sub":
+		scope, name = e.Key[2], e.Key[3]
+	default:
+		bad(e.Pos, "unexpected key %s; fork items go under [fork.system] or [fork.sub.<executor>]", strings.Join(e.Key, "."))
+		return Item{}, false
+	}
+	if scope == schedule.SystemScope && len(e.Key) == 4 {
+		bad(e.Pos, "executor %q collides with the system scope; rename the [fork.sub] section", scope)
+		return Item{}, false
+	}
+	act, dom, err := parseActivation(e.Value)
+	if err != nil {
+		bad(e.Value.Pos, "fork %s.%s: %v", scope, name, err)
+		return Item{}, false
+	}
+	return Item{Scope: scope, Name: name, Activation: act, Domain: dom, Entry: e}, true
+}
+
+// ParseActivation reads an activation written as a config value: an integer
+// height (-1 = never) or an inline table {height|time|version|parent = N}.
+func ParseActivation(text string) (schedule.Activation, schedule.Domain, error) {
+	d, err := Parse("value", []byte("X = "+text+"\n"))
+	if err != nil || len(d.Entries) != 1 {
+		return schedule.Activation{}, 0, fmt.Errorf("%q is not a value; write a height (-1 = never) or an inline table such as { time = 1767225600 }", text)
+	}
+	return parseActivation(d.Entries[0].Value)
+}
+
+func parseActivation(v Value) (schedule.Activation, schedule.Domain, error) {
+	switch v.Kind {
+	case unstable.Integer:
+		h, err := parseInt(v.Data)
+		if err != nil {
+			return schedule.Activation{}, 0, err
+		}
+		switch {
+		case h == -1:
+			return schedule.Never(), schedule.DomainOwn, nil
+		case h < -1:
+			return schedule.Activation{}, 0, fmt.Errorf("height %d is below -1; use -1 for never or a height >= 0", h)
+		}
+		return schedule.AtHeight(h), schedule.DomainOwn, nil
+	case unstable.InlineTable:
+		if len(v.Inline) != 1 {
+			return schedule.Activation{}, 0, fmt.Errorf("an activation table needs exactly one of height, time, version or parent, got %d keys", len(v.Inline))
+		}
+		m := v.Inline[0]
+		kind := strings.Join(m.Key, ".")
+		if kind == "time" && (m.Value.Kind == unstable.DateTime) {
+			t, err := time.Parse(time.RFC3339Nano, m.Value.Data)
+			if err != nil {
+				return schedule.Activation{}, 0, fmt.Errorf("time %s: %v", m.Value.Data, err)
+			}
+			return schedule.AtTime(t.Unix()), schedule.DomainOwn, nil
+		}
+		if m.Value.Kind != unstable.Integer {
+			return schedule.Activation{}, 0, fmt.Errorf("%s must be an integer, not %s %s", kind, strings.ToLower(m.Value.Kind.String()), m.Value.Raw)
+		}
+		n, err := parseInt(m.Value.Data)
+		if err != nil {
+			return schedule.Activation{}, 0, err
+		}
+		switch kind {
+		case "height", "parent":
+			dom := schedule.DomainOwn
+			if kind == "parent" {
+				dom = schedule.DomainParent
+			}
+			if n == -1 {
+				return schedule.Never(), dom, nil
+			}
+			if n < -1 {
+				return schedule.Activation{}, 0, fmt.Errorf("%s %d is below -1; use -1 for never or a height >= 0", kind, n)
+			}
+			return schedule.AtHeight(n), dom, nil
+		case "time":
+			if n < 0 {
+				return schedule.Activation{}, 0, fmt.Errorf("time %d is negative; give unix seconds or an RFC 3339 date", n)
+			}
+			return schedule.AtTime(n), schedule.DomainOwn, nil
+		case "version":
+			if n < 1 || n > int64(^uint32(0)) {
+				return schedule.Activation{}, 0, fmt.Errorf("version %d is out of range 1..%d", n, ^uint32(0))
+			}
+			return schedule.OnVersion(uint32(n)), schedule.DomainOwn, nil
+		}
+		return schedule.Activation{}, 0, fmt.Errorf("unknown activation key %q; use height, time, version or parent", kind)
+	}
+	return schedule.Activation{}, 0, fmt.Errorf("%s is not an integer height; write a height (-1 = never) or an inline table such as { time = 1767225600 }", v.Raw)
+}
+
+func parseInt(s string) (int64, error) {
+	n, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s is not a 64-bit integer", s)
+	}
+	return n, nil
+}
+
+// param reads a [mver.<module>] or [mver.<module>.<Fork>] entry. The fork is
+// the path component that names a fork of this file (or starts with "Fork",
+// Chain33's naming rule), so modules may nest.
+func (f *File) param(e Entry, bad func(Pos, string, ...any)) {
+	path := e.Key[1:]
+	if len(path) < 2 {
+		bad(e.Pos, "parameter %s needs a module: put it under [mver.<module>]", strings.Join(e.Key, "."))
+		return
+	}
+	forkAt := -1
+	for i := len(path) - 2; i >= 1; i-- {
+		if f.forkByName(path[i]) != "" || strings.HasPrefix(path[i], "Fork") {
+			forkAt = i
+			break
+		}
+	}
+	ps := schedule.ParamSetting{Value: paramValue(e.Value), Origin: origin(f.Doc.File, e.Pos)}
+	if forkAt < 0 {
+		ps.Name = strings.Join(path, ".")
+	} else {
+		rest := append(append([]string(nil), path[:forkAt]...), path[forkAt+1:]...)
+		ps.Name = strings.Join(rest, ".")
+		ps.Fork = f.forkByName(path[forkAt])
+		if ps.Fork == "" {
+			ps.Fork = schedule.SystemScope + "." + path[forkAt]
+		}
+	}
+	f.Params = append(f.Params, ps)
+}
+
+// forkByName finds a fork key by its bare name, preferring the system scope
+// as Chain33's mver does.
+func (f *File) forkByName(name string) string {
+	if strings.Contains(name, ".") {
+		for _, it := range f.Items {
+			if it.Key() == name {
+				return name
+			}
+		}
+	}
+	found := ""
+	for _, it := range f.Items {
+		if it.Name == name {
+			if it.Scope == schedule.SystemScope {
+				return it.Key()
+			}
+			if found == "" {
+				found = it.Key()
+			}
+		}
+	}
+	return found
+}
+
+func paramValue(v Value) schedule.Value {
+	if v.Kind == unstable.Integer {
+		if n, err := parseInt(v.Data); err == nil {
+			return schedule.IntValue(n)
+		}
+	}
+	return schedule.Value{Text: v.Raw}
+}
+
+func setVersionField(v *schedule.VersionParams, e Entry, bad func(Pos, string, ...any)) {
+	field := e.Key[3]
+	if field == "release" || field == "note" {
+		if e.Value.Kind != unstable.String {
+			bad(e.Value.Pos, "%s must be a string", field)
+			return
+		}
+		if field == "release" {
+			v.Release = e.Value.Data
+		} else {
+			v.Note = e.Value.Data
+		}
+		return
+	}
+	var n int64
+	switch {
+	case e.Value.Kind == unstable.Integer:
+		var err error
+		if n, err = parseInt(e.Value.Data); err != nil {
+			bad(e.Value.Pos, "version %s: %v", field, err)
+			return
+		}
+	case e.Value.Kind == unstable.DateTime && (field == "time" || field == "timeout"):
+		t, err := time.Parse(time.RFC3339Nano, e.Value.Data)
+		if err != nil {
+			bad(e.Value.Pos, "version %s: %v", field, err)
+			return
+		}
+		n = t.Unix()
+	default:
+		bad(e.Value.Pos, "version %s must be an integer, not %s", field, e.Value.Raw)
+		return
+	}
+	if n < 0 || n > 1<<53 {
+		bad(e.Value.Pos, "version %s %d is out of range", field, n)
+		return
+	}
+	switch field {
+	case "number":
+		if n > int64(^uint32(0)) {
+			bad(e.Value.Pos, "version number %d does not fit 32 bits", n)
+			return
+		}
+		v.Number = uint32(n)
+	case "time":
+		v.Time = n
+	case "rate":
+		v.Rate = uint32(min(n, 1<<31))
+	case "grace":
+		v.Grace = uint32(min(n, 1<<31))
+	case "timeout":
+		v.Timeout = n
+	case "min_height":
+		v.MinHeight = n
+	default:
+		bad(e.Pos, "unknown version field %q; use number, time, rate, grace, timeout, min_height, release or note", field)
+	}
+}
+
+// A dated record line: "# 2026-11-21 ...", also 2026/11/21, 2026.11.21 and
+// 2026年11月21日, which Chinese chain teams write.
+var recordDate = regexp.MustCompile(`^#+\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)[\s:：,，]*(.*)$`)
+
+func parseRecord(lead []Comment) []RecordEntry {
+	var out []RecordEntry
+	for _, c := range lead {
+		if m := recordDate.FindStringSubmatch(strings.TrimSpace(c.Text)); m != nil {
+			out = append(out, RecordEntry{Date: m[1], Text: strings.TrimSpace(m[2]), Pos: c.Pos})
+		}
+	}
+	return out
+}
+
+// IsParaTitle reports whether a title names a Chain33 parallel chain:
+// "user.p.<name>." with exactly three dots.
+func IsParaTitle(title string) bool {
+	return strings.HasPrefix(title, "user.p.") && strings.HasSuffix(title, ".") && strings.Count(title, ".") == 3
+}
+
+// Config converts the file to the schedule's input.
+func (f *File) Config() schedule.Config {
+	cfg := schedule.Config{Title: f.Title, Params: f.Params, Versions: f.Versions}
+	for _, it := range f.Items {
+		cfg.Settings = append(cfg.Settings, schedule.Setting{
+			Scope: it.Scope, Name: it.Name, Activation: it.Activation, Domain: it.Domain,
+			Origin: origin(f.Doc.File, it.Entry.Pos),
+		})
+	}
+	return cfg
+}
+
+// Schedule builds the file's schedule against a registry (nil: the file on
+// its own).
+func (f *File) Schedule(reg *schedule.Registry, strict bool) (*schedule.Schedule, schedule.Findings) {
+	return schedule.Build(reg, f.Config(), schedule.Options{Strict: strict})
+}

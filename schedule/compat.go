@@ -1,0 +1,336 @@
+package schedule
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// SnapshotFormat versions the persisted schedule. Bump it when the encoding
+// changes, and keep decoding every older format.
+const SnapshotFormat = 1
+
+// Snapshot is the schedule in force, as stored with the chain data so that a
+// restart can tell whether a new config rewrites history.
+type Snapshot struct {
+	Format int             `json:"format"`
+	Title  string          `json:"title"`
+	Forks  []SnapshotFork  `json:"forks"`  // sorted by key
+	Params []SnapshotParam `json:"params"` // sorted by name, then fork
+}
+
+// SnapshotFork is one fork's activation in a snapshot.
+type SnapshotFork struct {
+	Key     string `json:"key"`
+	Kind    string `json:"kind"`
+	Height  int64  `json:"height,omitempty"`
+	Time    int64  `json:"time,omitempty"`
+	Version uint32 `json:"version,omitempty"`
+	Domain  string `json:"domain,omitempty"`
+}
+
+// SnapshotParam is one value of a height-versioned parameter.
+type SnapshotParam struct {
+	Name  string `json:"name"`
+	Fork  string `json:"fork,omitempty"`
+	Value string `json:"value"`
+}
+
+// Snapshot captures the schedule for storage.
+func (s *Schedule) Snapshot() Snapshot {
+	sn := Snapshot{Format: SnapshotFormat, Title: s.title, Forks: []SnapshotFork{}, Params: []SnapshotParam{}}
+	for _, r := range s.forks {
+		sf := SnapshotFork{Key: r.fork.Key(), Kind: r.activation.Kind.String(),
+			Height: r.activation.Height, Time: r.activation.Time, Version: r.activation.Version}
+		if r.fork.Domain == DomainParent {
+			sf.Domain = DomainParent.String()
+		}
+		sn.Forks = append(sn.Forks, sf)
+	}
+	for _, ph := range s.ParamHistories() {
+		if ph.Base != nil {
+			sn.Params = append(sn.Params, SnapshotParam{Name: ph.Name, Value: ph.Base.Text})
+		}
+		for _, o := range ph.Overrides {
+			sn.Params = append(sn.Params, SnapshotParam{Name: ph.Name, Fork: o.Fork, Value: o.Value.Text})
+		}
+	}
+	sort.Slice(sn.Params, func(i, j int) bool {
+		if sn.Params[i].Name != sn.Params[j].Name {
+			return sn.Params[i].Name < sn.Params[j].Name
+		}
+		return sn.Params[i].Fork < sn.Params[j].Fork
+	})
+	return sn
+}
+
+// Encode is the canonical byte form of a snapshot.
+func (sn Snapshot) Encode() []byte {
+	b, err := json.Marshal(sn)
+	if err != nil {
+		panic(err) // plain structs of strings and integers always marshal
+	}
+	return b
+}
+
+// DecodeSnapshot reads a stored snapshot, refusing formats it does not know.
+func DecodeSnapshot(b []byte) (Snapshot, error) {
+	var sn Snapshot
+	if err := json.Unmarshal(b, &sn); err != nil {
+		return Snapshot{}, fmt.Errorf("stored fork schedule is corrupt: %v; restore the data directory or re-initialise it", err)
+	}
+	if sn.Format < 1 || sn.Format > SnapshotFormat {
+		return Snapshot{}, fmt.Errorf("stored fork schedule has format %d, this build reads up to %d; run a newer forkgate", sn.Format, SnapshotFormat)
+	}
+	return sn, nil
+}
+
+func (f SnapshotFork) activation() Activation {
+	switch f.Kind {
+	case "height":
+		return AtHeight(f.Height)
+	case "time":
+		return AtTime(f.Time)
+	case "version":
+		return OnVersion(f.Version)
+	}
+	return Never()
+}
+
+// Head is where the stored chain is. The callbacks map time, version and
+// parent-height activations to heights of this chain; a nil callback means
+// the mapping is unknown and the check falls back to a full resync.
+type Head struct {
+	Height         int64
+	Time           int64
+	ParentHeight   int64
+	HeightAtTime   func(t int64) (int64, bool)      // first height whose time >= t
+	HeightAtParent func(parent int64) (int64, bool) // first height whose parent height >= parent
+	VersionHeight  func(v uint32) (int64, bool)     // height where version v activated
+}
+
+// Conflict is one change that rewrites history.
+type Conflict struct {
+	What     string     // fork key or "param <name>"
+	Stored   Activation // for forks
+	New      Activation
+	OldValue string // for parameters
+	NewValue string
+	RewindTo int64 // keep blocks up to this height; -1 means resync from genesis
+}
+
+// CompatError says that a new config changes a fork at or below the head. Its
+// RewindTo is the lowest height the chain must be cut back to.
+type CompatError struct {
+	Head      int64
+	RewindTo  int64
+	Conflicts []Conflict // lowest rewind first
+}
+
+func (e *CompatError) Error() string {
+	c := e.Conflicts[0]
+	var what string
+	if c.OldValue != "" || c.NewValue != "" {
+		what = fmt.Sprintf("%s changed from %q to %q", c.What, c.OldValue, c.NewValue)
+	} else {
+		what = fmt.Sprintf("fork %s changed from %s to %s", c.What, c.Stored, c.New)
+	}
+	more := ""
+	if n := len(e.Conflicts) - 1; n > 0 {
+		more = fmt.Sprintf(" (and %d more change(s) below the head)", n)
+	}
+	return fmt.Sprintf("incompatible fork schedule: %s%s, but the chain is already at height %d. "+
+		"Rewind to height %d (policy \"rewind\"), restore the stored value, or resync from genesis",
+		what, more, e.Head, e.RewindTo)
+}
+
+// CheckCompatible compares the stored schedule with a new one. Changing only
+// forks that have not activated at head is fine; any other change returns a
+// CompatError naming the exact rewind height.
+func CheckCompatible(stored, next Snapshot, head Head) *CompatError {
+	var cs []Conflict
+	old := make(map[string]SnapshotFork, len(stored.Forks))
+	for _, f := range stored.Forks {
+		old[f.Key] = f
+	}
+	keys := make([]string, 0, len(stored.Forks)+len(next.Forks))
+	now := make(map[string]SnapshotFork, len(next.Forks))
+	for _, f := range next.Forks {
+		now[f.Key] = f
+		keys = append(keys, f.Key)
+	}
+	for _, f := range stored.Forks {
+		if _, ok := now[f.Key]; !ok {
+			keys = append(keys, f.Key)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		a, b := old[k], now[k]
+		if a.activation() == b.activation() && a.Domain == b.Domain {
+			continue
+		}
+		ha, pa := passedAt(a, head)
+		hb, pb := passedAt(b, head)
+		if !pa && !pb {
+			continue // only the future changes
+		}
+		rewind := int64(-1)
+		switch {
+		case pa && pb:
+			rewind = min(ha, hb) - 1
+		case pa:
+			rewind = ha - 1
+		default:
+			rewind = hb - 1
+		}
+		cs = append(cs, Conflict{What: k, Stored: a.activation(), New: b.activation(), RewindTo: rewind})
+	}
+	cs = append(cs, paramConflicts(stored, next, head)...)
+	if len(cs) == 0 {
+		return nil
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].RewindTo < cs[j].RewindTo })
+	return &CompatError{Head: head.Height, RewindTo: cs[0].RewindTo, Conflicts: cs}
+}
+
+// passedAt reports whether a fork's activation is at or below the head, and
+// the height of this chain at which it took effect (-1+1 = 0 when unknown, so
+// that the rewind target becomes a full resync).
+func passedAt(f SnapshotFork, head Head) (int64, bool) {
+	a := f.activation()
+	switch a.Kind {
+	case KindHeight:
+		if f.Domain == DomainParent.String() {
+			if a.Height > head.ParentHeight {
+				return 0, false
+			}
+			return mapped(head.HeightAtParent, a.Height)
+		}
+		return a.Height, a.Height <= head.Height
+	case KindTime:
+		if a.Time > head.Time {
+			return 0, false
+		}
+		return mapped(head.HeightAtTime, a.Time)
+	case KindVersion:
+		if head.VersionHeight == nil {
+			return 0, false
+		}
+		h, ok := head.VersionHeight(a.Version)
+		return h, ok && h <= head.Height
+	}
+	return 0, false
+}
+
+func mapped(fn func(int64) (int64, bool), x int64) (int64, bool) {
+	if fn == nil {
+		return 0, true
+	}
+	if h, ok := fn(x); ok {
+		return h, true
+	}
+	return 0, true
+}
+
+// paramConflicts finds parameter values that changed while in force.
+func paramConflicts(stored, next Snapshot, head Head) []Conflict {
+	type pk struct{ name, fork string }
+	val := func(sn Snapshot) map[pk]string {
+		m := make(map[pk]string, len(sn.Params))
+		for _, p := range sn.Params {
+			m[pk{p.Name, p.Fork}] = p.Value
+		}
+		return m
+	}
+	oldV, newV := val(stored), val(next)
+	forkAt := make(map[string]SnapshotFork, len(stored.Forks))
+	for _, f := range stored.Forks {
+		forkAt[f.Key] = f
+	}
+	var keys []pk
+	for k := range oldV {
+		keys = append(keys, k)
+	}
+	for k := range newV {
+		if _, ok := oldV[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].name != keys[j].name {
+			return keys[i].name < keys[j].name
+		}
+		return keys[i].fork < keys[j].fork
+	})
+	var cs []Conflict
+	for _, k := range keys {
+		o, n := oldV[k], newV[k]
+		if o == n {
+			continue
+		}
+		what := "param " + k.name
+		if k.fork == "" {
+			cs = append(cs, Conflict{What: what + " (base)", OldValue: o, NewValue: n, RewindTo: -1})
+			continue
+		}
+		what += " at " + k.fork
+		h, passed := passedAt(forkAt[k.fork], head)
+		if passed {
+			cs = append(cs, Conflict{What: what, OldValue: o, NewValue: n, RewindTo: h - 1})
+		}
+	}
+	return cs
+}
+
+// Policy says what a node does when a new config is incompatible.
+type Policy uint8
+
+const (
+	PolicyRefuse Policy = iota // stop with the CompatError (default)
+	PolicyRewind               // cut the chain back to RewindTo and re-execute
+	PolicyIgnore               // keep the data and run with the new config
+)
+
+var policyNames = []string{"refuse", "rewind", "ignore"}
+
+func (p Policy) String() string {
+	if int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return fmt.Sprintf("policy(%d)", uint8(p))
+}
+
+// ParsePolicy reads a policy name.
+func ParsePolicy(s string) (Policy, error) {
+	for i, n := range policyNames {
+		if s == n {
+			return Policy(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown compatibility policy %q; use one of %s", s, strings.Join(policyNames, ", "))
+}
+
+// Decision is what a node does with a new config at start-up.
+type Decision struct {
+	RewindTo int64 // valid when Rewind
+	Rewind   bool
+	Ignored  *CompatError // the conflict that PolicyIgnore let through
+}
+
+// Reconcile applies a policy to a compatibility check. Under PolicyRefuse an
+// incompatible config is an error.
+func Reconcile(stored, next Snapshot, head Head, p Policy) (Decision, error) {
+	ce := CheckCompatible(stored, next, head)
+	if ce == nil {
+		return Decision{}, nil
+	}
+	switch p {
+	case PolicyRewind:
+		return Decision{Rewind: true, RewindTo: ce.RewindTo}, nil
+	case PolicyIgnore:
+		return Decision{Ignored: ce}, nil
+	}
+	return Decision{}, ce
+}

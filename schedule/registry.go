@@ -1,0 +1,100 @@
+package schedule
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Registry is the set of forks a codebase knows. Code registers each fork once,
+// with its note and default; registration validates the declaration so a bad
+// fork fails at start-up, not at its activation height.
+type Registry struct {
+	forks []Fork
+	index map[string]int
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{index: make(map[string]int)}
+}
+
+// Register adds a fork. It refuses duplicates, names with dots, empty notes and
+// invalid defaults; requirements may name forks registered later.
+func (r *Registry) Register(f Fork) error {
+	if err := validateName(f.Scope, "scope"); err != nil {
+		return fmt.Errorf("register %s: %w", f.Key(), err)
+	}
+	if err := validateName(f.Name, "name"); err != nil {
+		return fmt.Errorf("register %s: %w", f.Key(), err)
+	}
+	if _, dup := r.index[f.Key()]; dup {
+		return fmt.Errorf("register %s: fork registered twice; every fork needs a unique scope and name", f.Key())
+	}
+	if strings.TrimSpace(f.Note) == "" {
+		return fmt.Errorf("register %s: empty note; say what problem the fork fixes and how to configure it", f.Key())
+	}
+	if err := f.Default.Validate(); err != nil {
+		return fmt.Errorf("register %s: default: %w", f.Key(), err)
+	}
+	for _, req := range f.Requires {
+		if req == f.Key() {
+			return fmt.Errorf("register %s: a fork cannot require itself", f.Key())
+		}
+		if !strings.Contains(req, ".") {
+			return fmt.Errorf("register %s: requirement %q must be a key \"scope.Name\"", f.Key(), req)
+		}
+	}
+	f.Requires = append([]string(nil), f.Requires...)
+	r.index[f.Key()] = len(r.forks)
+	r.forks = append(r.forks, f)
+	return nil
+}
+
+// MustRegister is Register for package-level declarations, where a bad fork is
+// a programming error.
+func (r *Registry) MustRegister(forks ...Fork) {
+	for _, f := range forks {
+		if err := r.Register(f); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// Lookup returns the fork registered under scope and name.
+func (r *Registry) Lookup(scope, name string) (Fork, bool) {
+	i, ok := r.index[scope+"."+name]
+	if !ok {
+		return Fork{}, false
+	}
+	return r.forks[i], true
+}
+
+// Forks returns the registered forks sorted by key, so callers never depend on
+// registration order.
+func (r *Registry) Forks() []Fork {
+	out := append([]Fork(nil), r.forks...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out
+}
+
+// Len is the number of registered forks.
+func (r *Registry) Len() int { return len(r.forks) }
+
+func validateName(s, what string) error {
+	if s == "" {
+		return fmt.Errorf("empty %s", what)
+	}
+	if strings.ContainsAny(s, ". \t\n\"'") {
+		return fmt.Errorf("%s %q may not contain dots, spaces or quotes", what, s)
+	}
+	return nil
+}
+
+// SplitKey splits "scope.Name" into its parts. A bare name is a system fork.
+func SplitKey(key string) (scope, name string) {
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		return key[:i], key[i+1:]
+	}
+	return SystemScope, key
+}
