@@ -199,6 +199,16 @@ func (d *Doc) entry(p *unstable.Parser, n *unstable.Node, table []string) (Entry
 	if err != nil {
 		return Entry{}, err
 	}
+	if v.Pos.Line == 0 {
+		// Empty containers have no members to take a position from: use
+		// the opening bracket after the key.
+		off := d.offset(kpos)
+		if i := bytes.IndexAny(d.Src[off:], "{["); i >= 0 {
+			off += i
+		}
+		v.Start, v.End, v.Pos = off, off+1, d.pos(off)
+		v.Raw = string(d.Src[v.Start:v.End])
+	}
 	e := Entry{Key: full, Pos: kpos, Value: v}
 	if c := n.Next(); c != nil && c.Kind == unstable.Comment {
 		e.Trailer = string(c.Data)

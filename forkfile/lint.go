@@ -3,6 +3,7 @@ package forkfile
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/forkgate/forkgate/schedule"
 )
@@ -57,7 +58,13 @@ func Lint(f *File, opts LintOptions) schedule.Findings {
 	}
 
 	s, built := f.Schedule(opts.Registry, opts.Strict)
-	fs = append(fs, built...)
+	for _, b := range built {
+		if b.Origin == "" {
+			// A fork the file omits belongs in its scope's section.
+			b.Origin = origin(file, f.sectionPos(b.Fork))
+		}
+		fs = append(fs, b)
+	}
 
 	hasParent := false
 	for _, it := range f.Items {
@@ -92,4 +99,20 @@ func recordNames(rec []RecordEntry, name string) bool {
 		}
 	}
 	return false
+}
+
+// sectionPos is where a fork of key's scope would go: its section header, or
+// the top of the file when the section is missing.
+func (f *File) sectionPos(key string) Pos {
+	scope, _ := schedule.SplitKey(key)
+	want := []string{"fork", "system"}
+	if scope != schedule.SystemScope {
+		want = []string{"fork", "sub", scope}
+	}
+	for _, t := range f.Doc.Tables {
+		if strings.Join(t.Key, ".") == strings.Join(want, ".") {
+			return Pos{Line: t.Pos.Line, Col: 1}
+		}
+	}
+	return Pos{Line: 1, Col: 1}
 }
