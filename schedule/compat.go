@@ -112,12 +112,12 @@ type Head struct {
 
 // Conflict is one change that rewrites history.
 type Conflict struct {
-	What     string     // fork key or "param <name>"
-	Stored   Activation // for forks
-	New      Activation
-	OldValue string // for parameters
-	NewValue string
-	RewindTo int64 // keep blocks up to this height; -1 means resync from genesis
+	What     string     `json:"what"` // fork key or "param <name>"
+	Stored   Activation `json:"-"`    // for forks
+	New      Activation `json:"-"`
+	OldValue string     `json:"old"` // as text, for forks and parameters
+	NewValue string     `json:"new"`
+	RewindTo int64      `json:"rewind_to"` // keep blocks up to here; -1 means resync from genesis
 }
 
 // CompatError says that a new config changes a fork at or below the head. Its
@@ -131,7 +131,7 @@ type CompatError struct {
 func (e *CompatError) Error() string {
 	c := e.Conflicts[0]
 	var what string
-	if c.OldValue != "" || c.NewValue != "" {
+	if strings.HasPrefix(c.What, "param ") {
 		what = fmt.Sprintf("%s changed from %q to %q", c.What, c.OldValue, c.NewValue)
 	} else {
 		what = fmt.Sprintf("fork %s changed from %s to %s", c.What, c.Stored, c.New)
@@ -185,7 +185,8 @@ func CheckCompatible(stored, next Snapshot, head Head) *CompatError {
 		default:
 			rewind = hb - 1
 		}
-		cs = append(cs, Conflict{What: k, Stored: a.activation(), New: b.activation(), RewindTo: rewind})
+		cs = append(cs, Conflict{What: k, Stored: a.activation(), New: b.activation(),
+			OldValue: a.activation().String(), NewValue: b.activation().String(), RewindTo: rewind})
 	}
 	cs = append(cs, paramConflicts(stored, next, head)...)
 	if len(cs) == 0 {

@@ -30,7 +30,7 @@ height-versioned parameters. -1 means never. forkgate adds, in valid TOML:
   NAME = { parent = H }            activate at the parent (main) chain's height H
 and [[signal.version]] tables declaring signalled versions.`,
 	}
-	c.AddCommand(newLintCmd(), newShowCmd(), newDiffCmd(), newSetCmd(), newFmtCmd())
+	c.AddCommand(newLintCmd(), newShowCmd(), newDiffCmd(), newSetCmd(), newFmtCmd(), newCompatCmd())
 	return c
 }
 
@@ -500,4 +500,81 @@ func forkPointsFromConfig(path string) (heights, times []uint64, err error) {
 		}
 	}
 	return heights, times, nil
+}
+
+// compatReport is the JSON schema of `config compat`.
+type compatReport struct {
+	Old        string              `json:"old"`
+	New        string              `json:"new"`
+	Head       int64               `json:"head"`
+	Compatible bool                `json:"compatible"`
+	RewindTo   *int64              `json:"rewind_to,omitempty"`
+	Conflicts  []schedule.Conflict `json:"conflicts,omitempty"`
+	Message    string              `json:"message,omitempty"`
+}
+
+func newCompatCmd() *cobra.Command {
+	var head, headTime, parentHeight int64
+	c := &cobra.Command{
+		Use:   "compat OLD NEW --head H",
+		Short: "Check that a new config does not rewrite history below the chain head",
+		Long: `compat is the start-up compatibility check, run ahead of time: the chain ran
+with OLD up to height --head (and --head-time for time forks); would NEW change
+any fork or parameter that already took effect? Changing only future forks is
+fine. On a conflict it names the exact height to rewind to and exits 1.
+Time and parent-height activations at or below the head need the chain's own
+mapping to heights, which only a node has; here they give a rewind to -1
+(resync from genesis).`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := outputFormat(cmd)
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("head") {
+				return usageErr("--head is required: the height the chain has reached")
+			}
+			var snaps [2]schedule.Snapshot
+			for i, path := range args {
+				f, err := loadFile(path)
+				if err != nil {
+					return err
+				}
+				s, fs := f.Schedule(nil, false)
+				if fs.HasErrors() {
+					return usageErr("%s has errors; run forkgate config lint %s first", path, path)
+				}
+				snaps[i] = s.Snapshot()
+			}
+			rep := compatReport{Old: args[0], New: args[1], Head: head, Compatible: true}
+			ce := schedule.CheckCompatible(snaps[0], snaps[1], schedule.Head{Height: head, Time: headTime, ParentHeight: parentHeight})
+			if ce != nil {
+				rep.Compatible = false
+				rep.RewindTo = &ce.RewindTo
+				rep.Conflicts = ce.Conflicts
+				rep.Message = ce.Error()
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				if err := writeJSON(out, rep); err != nil {
+					return err
+				}
+			} else if ce == nil {
+				fmt.Fprintf(out, "compatible: %s changes nothing at or below height %d\n", args[1], head)
+			} else {
+				fmt.Fprintln(out, ce.Error())
+				for _, c := range ce.Conflicts {
+					fmt.Fprintf(out, "  %s: rewind to %d\n", c.What, c.RewindTo)
+				}
+			}
+			if ce != nil {
+				return findings()
+			}
+			return nil
+		},
+	}
+	c.Flags().Int64Var(&head, "head", 0, "height the chain has reached (required)")
+	c.Flags().Int64Var(&headTime, "head-time", 0, "time of the head block (unix seconds)")
+	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height at the head, for parallel chains")
+	return c
 }

@@ -169,3 +169,41 @@ func TestForkIDFromConfig(t *testing.T) {
 		t.Errorf("config %q vs list %q", byConfig, byList)
 	}
 }
+
+func TestConfigCompat(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new.toml")
+	src, _ := os.ReadFile("../../examples/chains/main.toml")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runForkgate(t, "config", "set", path, "token.ForkTokenSymbolWithNumber", "90000", "--note", "earlier"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		head   string
+		code   int
+		rewind string
+	}{
+		{"50000", 0, ""},       // both heights in the future
+		{"89999", 0, ""},       // one below the new height
+		{"90000", 1, "89999"},  // the new height is reached
+		{"150000", 1, "89999"}, // both passed: the earlier one wins
+	}
+	for _, tc := range tests {
+		out, err := runForkgate(t, "config", "compat", "../../examples/chains/main.toml", path, "--head", tc.head, "--format", "json")
+		if exitCode(err) != tc.code {
+			t.Fatalf("head %s: exit %d, want %d\n%s", tc.head, exitCode(err), tc.code, out)
+		}
+		var rep compatReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if tc.rewind != "" && (rep.RewindTo == nil || strings.TrimSpace(out) == "" || !strings.Contains(out, `"rewind_to": `+tc.rewind)) {
+			t.Errorf("head %s: %s", tc.head, out)
+		}
+	}
+	if _, err := runForkgate(t, "config", "compat", "../../examples/chains/main.toml", path); exitCode(err) != 2 {
+		t.Error("missing --head must be exit 2")
+	}
+}
