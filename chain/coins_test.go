@@ -1,0 +1,127 @@
+package chain
+
+import (
+	"strings"
+	"testing"
+)
+
+const coinsConfig = `
+[fork.sub.coins]
+ForkAddrChecksum = 5
+ForkFeeToProducer = 5
+`
+
+func withTestElector(o *Options) { o.Elector = &testElector{} }
+
+func TestTransferAndFees(t *testing.T) {
+	h := newHarness(t, coinsConfig, 3, withTestElector)
+	bob := testAddr("bob")
+	res := h.block(h.tx("alice", "coins", "transfer", Transfer{To: bob.String(), Amount: 500}.Encode()))
+	if res[0].Code != CodeOK {
+		t.Fatalf("transfer failed: %v", res[0].Log)
+	}
+	if got := h.balance("alice"); got != 1_000_000-500-10 {
+		t.Errorf("alice = %d", got)
+	}
+	if got := h.balance("bob"); got != 1_000_000+500 {
+		t.Errorf("bob = %d", got)
+	}
+}
+
+func TestInvalidTxLeavesNoTrace(t *testing.T) {
+	h := newHarness(t, coinsConfig, 3, withTestElector)
+	bob := testAddr("bob").String()
+	tests := []struct {
+		name string
+		raw  []byte
+		code uint32
+	}{
+		{"overdraft", h.tx("alice", "coins", "transfer", Transfer{To: bob, Amount: 10_000_000}.Encode()), CodeExec},
+		{"unknown exec", h.tx("carol", "nope", "x", nil), CodeUnknownExec},
+	}
+	for _, tc := range tests {
+		aliceBefore, carolBefore := h.balance("alice"), h.balance("carol")
+		res := h.block(tc.raw)
+		if res[0].Code != tc.code || res[0].Log == "" {
+			t.Errorf("%s: code %d (%s), want %d with a reason", tc.name, res[0].Code, res[0].Log, tc.code)
+		}
+		if h.balance("alice") != aliceBefore || h.balance("carol") != carolBefore {
+			t.Errorf("%s: a rejected transaction changed balances (fee or nonce)", tc.name)
+		}
+	}
+	// The failed transactions did not consume nonces: the next ones with
+	// the same nonces succeed.
+	h.nonces[testAddr("alice")]--
+	res := h.block(h.tx("alice", "coins", "transfer", Transfer{To: bob, Amount: 1}.Encode()))
+	if res[0].Code != CodeOK {
+		t.Errorf("nonce was consumed by a failed tx: %s", res[0].Log)
+	}
+}
+
+func TestProposalDropsUndecodableTxs(t *testing.T) {
+	h := newHarness(t, coinsConfig, 1, withTestElector)
+	good := h.tx("alice", "coins", "transfer", Transfer{To: testAddr("bob").String(), Amount: 1}.Encode())
+	res := h.block([]byte{1, 2, 3}, good)
+	if len(res) != 1 || res[0].Code != CodeOK {
+		t.Fatalf("results %v", res)
+	}
+}
+
+func TestAddrChecksumFork(t *testing.T) {
+	h := newHarness(t, coinsConfig, 3, withTestElector)
+	bad := strings.ToLower(testAddr("bob").String()) // all lower case fails the checksum
+	if bad == testAddr("bob").String() {
+		t.Skip("address happens to have no letters")
+	}
+	for h.app.Height() < 3 {
+		h.block()
+	}
+	// Height 4 is before the fork (5): any case is accepted.
+	if res := h.block(h.tx("alice", "coins", "transfer", Transfer{To: bad, Amount: 1}.Encode())); res[0].Code != CodeOK {
+		t.Fatalf("before the fork: %s", res[0].Log)
+	}
+	// Height 5: the checksum is enforced.
+	res := h.block(h.tx("alice", "coins", "transfer", Transfer{To: bad, Amount: 1}.Encode()))
+	if res[0].Code != CodeExec || !strings.Contains(res[0].Log, "checksum") {
+		t.Fatalf("at the fork: code %d %s", res[0].Code, res[0].Log)
+	}
+}
+
+func TestFeeToProducerFork(t *testing.T) {
+	h := newHarness(t, coinsConfig, 1, withTestElector)
+	p0 := testAddr("p0")
+	bob := testAddr("bob").String()
+	for h.app.Height() < 3 {
+		h.block()
+	}
+	before, _ := GetAccount(h.store, p0)
+	h.block(h.tx("alice", "coins", "transfer", Transfer{To: bob, Amount: 1}.Encode())) // height 4: burned
+	mid, _ := GetAccount(h.store, p0)
+	if mid.Balance != before.Balance {
+		t.Errorf("before the fork the fee must burn, producer got %d", mid.Balance-before.Balance)
+	}
+	h.block(h.tx("alice", "coins", "transfer", Transfer{To: bob, Amount: 1}.Encode())) // height 5: paid
+	after, _ := GetAccount(h.store, p0)
+	if after.Balance != mid.Balance+10 {
+		t.Errorf("at the fork the producer must get the fee 10, got %d", after.Balance-mid.Balance)
+	}
+}
+
+func TestBlockWithoutSignalIsNotCommitted(t *testing.T) {
+	h := newHarness(t, coinsConfig, 1, withTestElector)
+	h.block()
+	root, height := h.store.Root(), h.app.Height()
+	p0 := testAddr("p0")
+	_, err := h.app.FinalizeBlock(nil, finalizeReq(height+1, p0, h.tx("alice", "coins", "transfer", Transfer{To: testAddr("bob").String(), Amount: 1}.Encode())))
+	if err == nil || !strings.Contains(err.Error(), "signal") {
+		t.Fatalf("want a signal error, got %v", err)
+	}
+	if h.app.Height() != height || string(h.store.Root()) != string(root) {
+		t.Error("a rejected block changed the state")
+	}
+	// The chain goes on normally afterwards.
+	h.nonces[testAddr("alice")]--
+	if res := h.block(h.tx("alice", "coins", "transfer", Transfer{To: testAddr("bob").String(), Amount: 1}.Encode())); res[0].Code != CodeOK {
+		t.Errorf("after a rejected block: %s", res[0].Log)
+	}
+}

@@ -1,0 +1,67 @@
+package chain
+
+import (
+	"fmt"
+
+	"github.com/forkgate/forkgate/schedule"
+	"github.com/forkgate/forkgate/signal"
+)
+
+// Executor runs the actions of one module ("coins", "token", …). Exec either
+// succeeds, or returns an error (a *TxError, or any error, which becomes
+// CodeExec) and the chain drops every write the transaction made.
+type Executor interface {
+	Name() string
+	Exec(ctx *Context, tx *Tx) error
+}
+
+// Context is what an executor sees of the chain while it runs one
+// transaction. Everything in it is a function of the blocks applied so far.
+type Context struct {
+	Height   int64
+	Time     int64
+	Producer Address // the block's producer
+	Sender   Address // the transaction's signer
+	KV       KV      // the transaction's overlay of the state
+	Rules    *schedule.Rules
+	Forks    *Forks
+	Params   *Params
+	Signal   *signal.Controller
+	ChainID  string
+}
+
+// Active reports whether a fork is active for this block.
+func (c *Context) Active(h schedule.Handle) bool { return c.Rules.Active(h) }
+
+// Result codes of a rejected transaction. Code 0 is success.
+const (
+	CodeOK uint32 = iota
+	CodeDecode
+	CodeSignature
+	CodeChainID
+	CodeNonce
+	CodeFee
+	CodeUnknownExec
+	CodeExec
+	CodeBadBlock
+)
+
+// TxError rejects a transaction with a reason a user can act on.
+type TxError struct {
+	Code   uint32
+	Reason string
+}
+
+func (e *TxError) Error() string { return e.Reason }
+
+// Reject builds an executor failure.
+func Reject(format string, args ...any) error {
+	return &TxError{Code: CodeExec, Reason: fmt.Sprintf(format, args...)}
+}
+
+func codeOf(err error) uint32 {
+	if te, ok := err.(*TxError); ok {
+		return te.Code
+	}
+	return CodeExec
+}
