@@ -114,7 +114,7 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.sigCfg = signal.Config{Mode: mode, Versions: a.sched.Versions(), Implemented: opts.Implemented, Params: GovernanceParams()}
+	a.sigCfg = signal.Config{Mode: mode, Versions: a.sched.Versions(), Implemented: opts.Implemented, Params: GovernanceParamsFor(a.sched.Versions())}
 	if err := a.reloadSignal(); err != nil {
 		return nil, err
 	}

@@ -11,10 +11,8 @@ ForkAddrChecksum = 5
 ForkFeeToProducer = 5
 `
 
-func withTestElector(o *Options) { o.Elector = &testElector{} }
-
 func TestTransferAndFees(t *testing.T) {
-	h := newHarness(t, coinsConfig, 3, withTestElector)
+	h := newHarness(t, coinsConfig, 3)
 	bob := testAddr("bob")
 	res := h.block(h.tx("alice", "coins", "transfer", Transfer{To: bob.String(), Amount: 500}.Encode()))
 	if res[0].Code != CodeOK {
@@ -29,7 +27,7 @@ func TestTransferAndFees(t *testing.T) {
 }
 
 func TestInvalidTxLeavesNoTrace(t *testing.T) {
-	h := newHarness(t, coinsConfig, 3, withTestElector)
+	h := newHarness(t, coinsConfig, 3)
 	bob := testAddr("bob").String()
 	tests := []struct {
 		name string
@@ -59,7 +57,7 @@ func TestInvalidTxLeavesNoTrace(t *testing.T) {
 }
 
 func TestProposalDropsUndecodableTxs(t *testing.T) {
-	h := newHarness(t, coinsConfig, 1, withTestElector)
+	h := newHarness(t, coinsConfig, 1)
 	good := h.tx("alice", "coins", "transfer", Transfer{To: testAddr("bob").String(), Amount: 1}.Encode())
 	res := h.block([]byte{1, 2, 3}, good)
 	if len(res) != 1 || res[0].Code != CodeOK {
@@ -68,7 +66,7 @@ func TestProposalDropsUndecodableTxs(t *testing.T) {
 }
 
 func TestAddrChecksumFork(t *testing.T) {
-	h := newHarness(t, coinsConfig, 3, withTestElector)
+	h := newHarness(t, coinsConfig, 3)
 	bad := strings.ToLower(testAddr("bob").String()) // all lower case fails the checksum
 	if bad == testAddr("bob").String() {
 		t.Skip("address happens to have no letters")
@@ -88,7 +86,7 @@ func TestAddrChecksumFork(t *testing.T) {
 }
 
 func TestFeeToProducerFork(t *testing.T) {
-	h := newHarness(t, coinsConfig, 1, withTestElector)
+	h := newHarness(t, coinsConfig, 1)
 	p0 := testAddr("p0")
 	bob := testAddr("bob").String()
 	for h.app.Height() < 3 {
@@ -108,7 +106,7 @@ func TestFeeToProducerFork(t *testing.T) {
 }
 
 func TestBlockWithoutSignalIsNotCommitted(t *testing.T) {
-	h := newHarness(t, coinsConfig, 1, withTestElector)
+	h := newHarness(t, coinsConfig, 1)
 	h.block()
 	root, height := h.store.Root(), h.app.Height()
 	p0 := testAddr("p0")

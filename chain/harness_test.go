@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,8 +152,105 @@ func (e *testElector) InitGenesis(kv KV, g *Genesis) error {
 	return nil
 }
 
-func (e *testElector) Elect(kv KV, slots int) ([]Address, error) { return e.set[:min(slots, len(e.set))], nil }
+func (e *testElector) Elect(kv KV, slots int) ([]Address, error) {
+	return e.set[:min(slots, len(e.set))], nil
+}
 
 func finalizeReq(height int64, proposer Address, txs ...[]byte) *abci.RequestFinalizeBlock {
 	return &abci.RequestFinalizeBlock{Height: height, Time: time.Unix(1_800_000_000, 0), ProposerAddress: proposer[:], Txs: txs}
+}
+
+// Helpers for the executor tests.
+
+// advanceTo produces empty blocks until the next block is height next.
+func (h *harness) advanceTo(next int64) {
+	h.t.Helper()
+	for h.app.Height() < next-1 {
+		h.block()
+	}
+}
+
+// nextProducer is the producer of the next block (round-robin slots).
+func (h *harness) nextProducer() Address {
+	h.t.Helper()
+	set, err := h.app.Producers()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return set[int(h.app.Height())%len(set)]
+}
+
+// fund gives each named account amount coins from alice (producers start
+// with stake but no coins for fees).
+func (h *harness) fund(amount uint64, names ...string) {
+	h.t.Helper()
+	var txs [][]byte
+	for _, n := range names {
+		txs = append(txs, h.tx("alice", "coins", "transfer", Transfer{To: testAddr(n).String(), Amount: amount}.Encode()))
+	}
+	mustOK(h.t, h.block(txs...))
+}
+
+// ok runs one block and requires every transaction in it to succeed.
+func (h *harness) ok(txs ...[]byte) {
+	h.t.Helper()
+	mustOK(h.t, h.block(txs...))
+}
+
+func mustOK(t testing.TB, res []*abci.ExecTxResult) {
+	t.Helper()
+	for i, r := range res {
+		if r.Code != CodeOK {
+			t.Fatalf("transaction %d: code %d: %s", i, r.Code, r.Log)
+		}
+	}
+}
+
+// snapshot is the committed state outside the signal controller's keys
+// (which an empty block may change).
+func (h *harness) snapshot() map[string]string {
+	h.t.Helper()
+	m, ok := h.store.(*MemStore)
+	if !ok {
+		h.t.Fatal("snapshot needs a MemStore")
+	}
+	out := map[string]string{}
+	for k, v := range m.committed {
+		if !strings.HasPrefix(k, "signal/") {
+			out[k] = string(v)
+		}
+	}
+	return out
+}
+
+// reject runs raw alone in a block and requires it to fail with a reason
+// containing want, leaving the state (signal keys aside) untouched. The
+// sender's harness nonce is rolled back, as the chain did not use it.
+func (h *harness) reject(raw []byte, want string) {
+	h.t.Helper()
+	before := h.snapshot()
+	res := h.block(raw)
+	if tx, err := DecodeTx(raw); err == nil && res[0].Code != CodeOK {
+		h.nonces[tx.Sender()]--
+	}
+	if res[0].Code == CodeOK {
+		h.t.Fatalf("want a rejection containing %q, the transaction succeeded", want)
+	}
+	if res[0].Log == "" || !strings.Contains(res[0].Log, want) {
+		h.t.Fatalf("rejected with %q, want a reason containing %q", res[0].Log, want)
+	}
+	after := h.snapshot()
+	if !maps.Equal(before, after) {
+		for k := range after {
+			if before[k] != after[k] {
+				h.t.Errorf("key %q changed", k)
+			}
+		}
+		for k := range before {
+			if _, ok := after[k]; !ok {
+				h.t.Errorf("key %q deleted", k)
+			}
+		}
+		h.t.Fatalf("rejected transaction (%s) changed the state", res[0].Log)
+	}
 }
