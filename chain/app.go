@@ -11,6 +11,7 @@ package chain
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sort"
@@ -62,6 +63,22 @@ type Options struct {
 	// halts the node with an error naming the release needed.
 	Implemented uint32
 	Signer      SignalSigner
+	// Observer, if set, sees every user transaction's outcome and writes;
+	// upgrade verification records and compares them to find the exact
+	// transaction whose execution diverged.
+	Observer TxObserver
+}
+
+// TxObserver receives each executed user transaction: its position in the
+// block (1 = first after the signal transaction), result code, and the state
+// writes it made, sorted by key (none when rejected).
+type TxObserver interface {
+	ObserveTx(height int64, index int, hash [32]byte, code uint32, log string, writes []Write)
+}
+
+// Write is one state change; a nil Value is a delete.
+type Write struct {
+	Key, Value []byte
 }
 
 // App is the application. ABCI calls are serialised by CometBFT (and by the
@@ -80,6 +97,7 @@ type App struct {
 	execs   map[string]Executor
 	elector Elector
 	signer  SignalSigner
+	obs     TxObserver
 	rules   schedule.Rules
 
 	pending int64 // height prepared by FinalizeBlock and not yet committed
@@ -90,7 +108,7 @@ func New(opts Options) (*App, error) {
 	if err := opts.Genesis.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{g: opts.Genesis, sched: opts.Schedule, store: opts.Store, signer: opts.Signer, execs: map[string]Executor{}}
+	a := &App{g: opts.Genesis, sched: opts.Schedule, store: opts.Store, signer: opts.Signer, obs: opts.Observer, execs: map[string]Executor{}}
 	a.forks = resolveForks(a.sched)
 	a.params = resolveParams(a.sched)
 	execs := opts.Executors
@@ -324,7 +342,7 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 	results := make([]*abci.ExecTxResult, len(txs))
 	results[0] = &abci.ExecTxResult{Code: CodeOK, Log: fmt.Sprintf("signal version %d", version)}
 	for i, raw := range txs[1:] {
-		results[i+1] = a.deliverTx(ctx, raw)
+		results[i+1] = a.deliverTx(ctx, i+1, raw)
 	}
 	root, err := a.store.Prepare(h)
 	if err != nil {
@@ -335,15 +353,20 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 
 // deliverTx runs one user transaction on an overlay: all of its effects,
 // fee and nonce included, land only if every check and the executor pass.
-func (a *App) deliverTx(ctx *Context, raw []byte) *abci.ExecTxResult {
+func (a *App) deliverTx(ctx *Context, index int, raw []byte) *abci.ExecTxResult {
 	ov := NewOverlay(a.store)
+	res := &abci.ExecTxResult{Code: CodeOK}
 	if err := a.runTx(ctx, ov, raw); err != nil {
-		return &abci.ExecTxResult{Code: codeOf(err), Log: err.Error()}
+		res = &abci.ExecTxResult{Code: codeOf(err), Log: err.Error()}
+		clear(ov.writes)
+	}
+	if a.obs != nil {
+		a.obs.ObserveTx(ctx.Height, index, sha256.Sum256(raw), res.Code, res.Log, ov.Writes())
 	}
 	if err := ov.Flush(); err != nil {
 		return &abci.ExecTxResult{Code: CodeExec, Log: err.Error()}
 	}
-	return &abci.ExecTxResult{Code: CodeOK}
+	return res
 }
 
 func (a *App) runTx(ctx *Context, ov *Overlay, raw []byte) error {

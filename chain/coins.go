@@ -114,7 +114,7 @@ func (Coins) Exec(ctx *Context, tx *Tx) error {
 		if err := Debit(ctx.KV, ctx.Sender, t.Amount); err != nil {
 			return err
 		}
-		return Credit(ctx.KV, to, t.Amount)
+		return Credit(ctx.KV, to, faultAmount(t.Amount))
 	}
 	return Reject("coins has no action %q; use transfer", tx.Action)
 }

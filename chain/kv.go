@@ -68,6 +68,16 @@ func (o *Overlay) Flush() error {
 	return nil
 }
 
+// Writes lists the buffered changes sorted by key.
+func (o *Overlay) Writes() []Write {
+	keys := o.Changed()
+	out := make([]Write, len(keys))
+	for i, k := range keys {
+		out[i] = Write{Key: []byte(k), Value: bytes.Clone(o.writes[k])}
+	}
+	return out
+}
+
 // Changed lists the keys written, sorted; used by tests and diagnosis.
 func (o *Overlay) Changed() []string {
 	keys := make([]string, 0, len(o.writes))

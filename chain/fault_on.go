@@ -1,0 +1,5 @@
+//go:build faultinject
+
+package chain
+
+const faultInjectionDefault = true
