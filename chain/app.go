@@ -306,6 +306,11 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 	if a.pending != 0 {
 		return nil, nil, fmt.Errorf("block %d: block %d was finalized but not committed", h, a.pending)
 	}
+	if err := a.sig.Halted(); err != nil && !haltAfter(err, h-1) {
+		// A version this binary does not implement is active from h or
+		// earlier: refuse the block rather than execute it wrongly.
+		return nil, nil, fmt.Errorf("block %d: %w", h, err)
+	}
 	if err := a.checkBlock(h, proposer, txs); err != nil {
 		return nil, nil, err
 	}
@@ -328,11 +333,11 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 		if err := putProducerSet(a.store, set); err != nil {
 			return nil, nil, err
 		}
-		if err := a.sig.Maintenance(h, t, addrStrings(set)); err != nil {
+		if err := a.sig.Maintenance(h, t, addrStrings(set)); err != nil && !haltAfter(err, h) {
 			return nil, nil, fmt.Errorf("block %d: maintenance: %w", h, err)
 		}
 	}
-	if err := a.sig.ApplyBlock(h, t, proposer.String(), version); err != nil {
+	if err := a.sig.ApplyBlock(h, t, proposer.String(), version); err != nil && !haltAfter(err, h) {
 		return nil, nil, fmt.Errorf("block %d: %w", h, err)
 	}
 
@@ -551,4 +556,12 @@ func containsAddr(set []Address, a Address) bool {
 		}
 	}
 	return false
+}
+
+// haltAfter reports whether err is a signal halt that only takes effect
+// after height h: the block at h is still valid for this binary, which must
+// commit it and stop before the next one.
+func haltAfter(err error, h int64) bool {
+	var he *signal.HaltError
+	return errors.As(err, &he) && he.Height > h
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/forkgate/forkgate/node"
+)
+
+// runCLI runs forkgate and returns stdout, stderr and the exit code.
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err != nil {
+		errOut.WriteString(err.Error())
+	}
+	return out.String(), errOut.String(), exitCode(err)
+}
+
+func mustCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("forkgate %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func nodeStatusJSON(t *testing.T, home string) *node.Status {
+	t.Helper()
+	var st node.Status
+	if err := json.Unmarshal([]byte(mustCLI(t, "node", "status", home, "--format", "json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return &st
+}
+
+func TestNodeCLIFlow(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	mustCLI(t, "node", "init", a, "--seed", "cli", "--producers", "3")
+	mustCLI(t, "node", "init", b, "--seed", "cli", "--producers", "3")
+	if _, _, code := runCLI(t, "node", "init", a); code != 2 {
+		t.Fatalf("re-init: exit %d", code)
+	}
+	// The generated config passes the linter, strictly.
+	mustCLI(t, "config", "lint", filepath.Join(a, "config.toml"))
+
+	out := mustCLI(t, "node", "run", a, "--until", "12", "--http", "off")
+	if !strings.Contains(out, "height 12 hash ") {
+		t.Fatalf("run output:\n%s", out)
+	}
+	if st := nodeStatusJSON(t, a); st.Height != 12 || len(st.Producers) != 3 {
+		t.Fatalf("status: %+v", st)
+	}
+	// Stop at 12, continue to 25: a second invocation on the same data.
+	mustCLI(t, "node", "run", a, "--blocks", "13", "--quiet")
+	st := nodeStatusJSON(t, a)
+	if st.Height != 25 {
+		t.Fatalf("height %d after --blocks 13", st.Height)
+	}
+	if _, errOut, code := runCLI(t, "node", "run", a, "--until", "10"); code != 2 || !strings.Contains(errOut, "above 10") {
+		t.Fatalf("--until below the head: exit %d %s", code, errOut)
+	}
+	text := mustCLI(t, "node", "status", a)
+	for _, s := range []string{"height      25", "fork id", "forks       current", "producer 0"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("status text lacks %q:\n%s", s, text)
+		}
+	}
+
+	file := filepath.Join(dir, "a.fgb")
+	mustCLI(t, "node", "export", a, file)
+	_, errOut, code := runCLI(t, "node", "import", b, file, "--progress-every", "5")
+	if code != 0 || !strings.Contains(errOut, "import: block 25 of 25 (100%)") {
+		t.Fatalf("import: exit %d\n%s", code, errOut)
+	}
+	if sb := nodeStatusJSON(t, b); sb.Height != 25 || sb.StateHash != st.StateHash {
+		t.Fatalf("imported %d %s, want 25 %s", sb.Height, sb.StateHash, st.StateHash)
+	}
+
+	// A tampered file: exit 1 naming the height and both hashes.
+	raw, _ := os.ReadFile(file)
+	c := filepath.Join(dir, "c")
+	mustCLI(t, "node", "init", c, "--seed", "cli", "--producers", "3")
+	bad := append([]byte(nil), raw...)
+	bad[len(bad)-1] ^= 1 // the checksum
+	os.WriteFile(file, bad, 0o644)
+	if _, errOut, code := runCLI(t, "node", "import", c, file); code != 2 || !strings.Contains(errOut, "checksum mismatch") {
+		t.Fatalf("bad checksum: exit %d %s", code, errOut)
+	}
+
+	// A past fork moved: refused with the rewind height, exit 1.
+	cfg := filepath.Join(a, "config.toml")
+	orig, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, bytes.Replace(orig, []byte("ForkFeeToProducer = 20"), []byte("ForkFeeToProducer = 21"), 1), 0o644)
+	if _, errOut, code := runCLI(t, "node", "run", a, "--blocks", "1"); code != 1 || !strings.Contains(errOut, "Rewind to height 19") {
+		t.Fatalf("compat: exit %d %s", code, errOut)
+	}
+	os.WriteFile(cfg, orig, 0o644)
+}
+
+func TestNodeCLIHalt(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "h")
+	mustCLI(t, "node", "init", home)
+	cfg := filepath.Join(home, "config.toml")
+	raw, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, bytes.Replace(raw, []byte("upgrade_height = 0"), []byte("upgrade_height = 2"), 1), 0o644)
+	_, errOut, code := runCLI(t, "node", "run", home, "--until", "40", "--implemented", "1", "--http", "off")
+	if code != 1 || !strings.Contains(errOut, "protocol version 2 is active from height") || !strings.Contains(errOut, "v0.2.0") {
+		t.Fatalf("halt: exit %d\n%s", code, errOut)
+	}
+	// The upgraded binary continues from where the old one stopped.
+	mustCLI(t, "node", "run", home, "--until", "40", "--http", "off", "--quiet")
+}
+
+func TestDevnetCLIOutOfTheBox(t *testing.T) {
+	out, errOut, code := runCLI(t, "devnet", "--home", filepath.Join(t.TempDir(), "dn"))
+	if code != 0 {
+		t.Fatalf("devnet: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, s := range []string{"status API on http://127.0.0.1:", "height    60", "v2 locked_in",
+		"version 2 active from height 32; forks switched on with it: game.ForkGamePayoutV2"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("devnet output lacks %q:\n%s", s, out)
+		}
+	}
+	// JSON result with per-producer upgrades.
+	out, errOut, code = runCLI(t, "devnet", "--format", "json", "--producers", "4", "--blocks", "45",
+		"--producer-upgrade", "p1=5,p2=5,p3=5,p4=0", "--upgrade-at", "0", "--http", "off")
+	if code != 0 {
+		t.Fatalf("devnet json: exit %d\n%s", code, errOut)
+	}
+	var res node.DevnetResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Height != 45 || res.PayoutV2Height != 12 {
+		t.Fatalf("devnet result: %+v", res)
+	}
+	if _, _, code := runCLI(t, "devnet", "--producer-upgrade", "p9=3", "--http", "off"); code != 2 {
+		t.Fatalf("unknown producer: exit %d", code)
+	}
+	if _, _, code := runCLI(t, "devnet", "--producer-upgrade", "p1", "--http", "off"); code != 2 {
+		t.Fatalf("malformed --producer-upgrade: exit %d", code)
+	}
+}
