@@ -341,7 +341,7 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 		return nil, nil, fmt.Errorf("block %d: %w", h, err)
 	}
 
-	a.sched.RulesInto(schedule.Block{Height: h, Time: t}, &a.rules)
+	a.sched.RulesInto(a.g.Point(h, t), &a.rules)
 	ctx := &Context{Height: h, Time: t, Producer: proposer, Rules: &a.rules, Forks: &a.forks,
 		Params: &a.params, Signal: a.sig, ChainID: a.g.ChainID}
 	results := make([]*abci.ExecTxResult, len(txs))

@@ -123,3 +123,32 @@ func TestBlockWithoutSignalIsNotCommitted(t *testing.T) {
 		t.Errorf("after a rejected block: %s", res[0].Log)
 	}
 }
+
+// On a parallel chain a fork written { parent = H } switches at the block
+// anchored at parent height H; on a chain without a parent it never does.
+func TestParentHeightFork(t *testing.T) {
+	const cfg = "[fork.sub.coins]\nForkAddrChecksum = { parent = 1005 }\n"
+	bad := strings.ToLower(testAddr("bob").String())
+	for _, tc := range []struct {
+		name        string
+		parentStart int64
+		strictFrom  int64 // first height that enforces the checksum; 0 = never
+	}{
+		{"parallel chain", 1000, 5},
+		{"main chain", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, cfg, 2, func(o *Options) { o.Genesis.ParentStart = tc.parentStart })
+			for h.app.Height() < 7 {
+				res := h.block(h.tx("alice", "coins", "transfer", Transfer{To: bad, Amount: 1}.Encode()))
+				strict := tc.strictFrom != 0 && h.app.Height() >= tc.strictFrom
+				if got := res[0].Code != CodeOK; got != strict {
+					t.Fatalf("height %d: rejected = %v, want %v (%s)", h.app.Height(), got, strict, res[0].Log)
+				}
+				if strict {
+					h.nonces[testAddr("alice")]--
+				}
+			}
+		})
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/forkgate/forkgate/schedule"
 )
 
 // GenesisFormat versions genesis.json.
@@ -15,14 +17,19 @@ const GenesisFormat = 1
 // Genesis is a chain's starting point: accounts, the first producers, and the
 // chain-wide settings that no config file may change later.
 type Genesis struct {
-	Format              int               `json:"format"`
-	ChainID             string            `json:"chain_id"`
-	Time                int64             `json:"genesis_time"`         // unix seconds
-	MaintenanceInterval int64             `json:"maintenance_interval"` // blocks between producer elections
-	ProducerSlots       int               `json:"producer_slots"`       // size of the elected set (top N)
-	SignalMode          string            `json:"signal_mode"`          // "default" or "tron"
-	Accounts            []GenesisAccount  `json:"accounts"`
-	Producers           []GenesisProducer `json:"producers"`
+	Format              int    `json:"format"`
+	ChainID             string `json:"chain_id"`
+	Time                int64  `json:"genesis_time"`         // unix seconds
+	MaintenanceInterval int64  `json:"maintenance_interval"` // blocks between producer elections
+	ProducerSlots       int    `json:"producer_slots"`       // size of the elected set (top N)
+	SignalMode          string `json:"signal_mode"`          // "default" or "tron"
+	// ParentStart makes this a parallel chain that follows a parent (main)
+	// chain one parent block per block: block h is anchored at parent height
+	// ParentStart + h. Forks written { parent = H } count that height. 0: not
+	// a parallel chain.
+	ParentStart int64             `json:"parent_start,omitempty"`
+	Accounts    []GenesisAccount  `json:"accounts"`
+	Producers   []GenesisProducer `json:"producers"`
 }
 
 // GenesisAccount funds an address.
@@ -61,6 +68,9 @@ func (g *Genesis) Validate() error {
 		return fmt.Errorf("genesis: producer_slots %d must be at least 1", g.ProducerSlots)
 	case len(g.Producers) == 0:
 		return fmt.Errorf("genesis: no producers; list at least one")
+	}
+	if g.ParentStart < 0 {
+		return fmt.Errorf("genesis: parent_start %d is negative", g.ParentStart)
 	}
 	if g.SignalMode != "default" && g.SignalMode != "tron" {
 		return fmt.Errorf("genesis: signal_mode %q must be default or tron", g.SignalMode)
@@ -105,4 +115,15 @@ func LoadGenesis(path string) (*Genesis, error) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return &g, nil
+}
+
+// Point is where block h stands for fork activation: its height, time and,
+// on a parallel chain, the parent chain height it is anchored at (-1 on a
+// chain without a parent, so parent-height forks never activate there).
+func (g *Genesis) Point(h, t int64) schedule.Block {
+	parent := int64(-1)
+	if g.ParentStart > 0 {
+		parent = g.ParentStart + h
+	}
+	return schedule.Block{Height: h, Time: t, ParentHeight: parent}
 }

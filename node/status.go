@@ -143,7 +143,7 @@ func (n *Node) Status() (*Status, error) {
 				fi.Height = vh
 			}
 		}
-		fi.Active = sched.IsActive(fi.Key, schedule.Block{Height: h, Time: st.Time})
+		fi.Active = sched.IsActive(fi.Key, n.l.genesis.Point(h, st.Time))
 		if e.Fork.Domain == schedule.DomainParent {
 			fi.Active = false
 		}
