@@ -18,13 +18,19 @@ const mainnetForks = "1150000,1920000,2463000,2675000,2675000,4370000,7280000,72
 // runForkgate executes the CLI in-process and returns stdout and the error.
 func runForkgate(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	out, _, err := execForkgate(args...)
+	return out, err
+}
+
+// execForkgate runs the root command in-process, capturing both streams.
+func execForkgate(args ...string) (stdout, stderr string, err error) {
 	root := newRootCmd()
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)
 	root.SetArgs(args)
-	err := root.Execute()
-	return out.String(), err
+	err = root.Execute()
+	return out.String(), errOut.String(), err
 }
 
 func exitCode(err error) int {

@@ -14,16 +14,11 @@ import (
 // runCLI runs forkgate and returns stdout, stderr and the exit code.
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(args)
-	err := root.Execute()
+	out, errOut, err := execForkgate(args...)
 	if err != nil {
-		errOut.WriteString(err.Error())
+		errOut += err.Error()
 	}
-	return out.String(), errOut.String(), exitCode(err)
+	return out, errOut, exitCode(err)
 }
 
 func mustCLI(t *testing.T, args ...string) string {
