@@ -38,5 +38,9 @@ if [ -d examples/signal ] && "$fg" signal --help >/dev/null 2>&1; then
     step "version signalling: $(basename "$s")" "$fg" signal simulate "$s"
   done
 fi
+printf '\n== %s\n$ %s\n' "a devnet whose producers upgrade to version 2; its fork switches on (last lines)" \
+  "$fg devnet --producers 4 --upgrade-at 20 --blocks 60"
+"$fg" devnet --producers 4 --upgrade-at 20 --blocks 60 --http off | tail -4
+
 echo
 echo "demo finished: every step behaved as expected"
