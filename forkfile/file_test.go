@@ -28,17 +28,17 @@ func TestReadChain33Layout(t *testing.T) {
 		t.Errorf("title %q", f.Title)
 	}
 	want := map[string]schedule.Activation{
-		"system.ForkChainParamV1":                        schedule.Genesis(),
-		"system.ForkBlockHash":                           schedule.AtHeight(1),
-		"system.ForkCheckTxDup":                          schedule.Genesis(),
-		"system.ForkTicketFundAddrV1":                    schedule.Never(),
-		"system.ForkRootHash":                            schedule.AtHeight(7200000),
-		"token.Enable":                                   schedule.Genesis(),
-		"token.ForkTokenPrice":                           schedule.Genesis(),
-		"token.ForkTokenSymbolWithNumber":                schedule.Genesis(),
-		"paracross.Enable":                               schedule.Genesis(),
-		"paracross.ForkParacrossWithdrawFromParachain":   schedule.Genesis(),
-		"paracross.ForkParacrossCommitTx":                schedule.Genesis(),
+		"system.ForkChainParamV1":                      schedule.Genesis(),
+		"system.ForkBlockHash":                         schedule.AtHeight(1),
+		"system.ForkCheckTxDup":                        schedule.Genesis(),
+		"system.ForkTicketFundAddrV1":                  schedule.Never(),
+		"system.ForkRootHash":                          schedule.AtHeight(7200000),
+		"token.Enable":                                 schedule.Genesis(),
+		"token.ForkTokenPrice":                         schedule.Genesis(),
+		"token.ForkTokenSymbolWithNumber":              schedule.Genesis(),
+		"paracross.Enable":                             schedule.Genesis(),
+		"paracross.ForkParacrossWithdrawFromParachain": schedule.Genesis(),
+		"paracross.ForkParacrossCommitTx":              schedule.Genesis(),
 	}
 	if len(f.Items) != len(want) {
 		t.Errorf("%d items, want %d", len(f.Items), len(want))
