@@ -120,6 +120,56 @@ func ProposalOpen(kv KV, id uint64) (bool, error) {
 	return b != nil, err
 }
 
+// ProposalApprovers lists the producers that have approved open proposal
+// id, in slot order; nil when the proposal is not open. It reads the signal
+// controller's keys under the chain's "signal/" prefix (docs/signal.md,
+// state layout): signal/prop/<u64 id>, whose approvals hold one byte per
+// slot, and signal/set, the producer list those slots index (it only
+// changes at a maintenance, which also decides every open proposal). A
+// workload can so tell from the state alone which approvals it already
+// sent.
+func ProposalApprovers(kv KV, id uint64) ([]Address, error) {
+	what := fmt.Sprintf("signal proposal %d", id)
+	r, found, err := record(kv, binary.BigEndian.AppendUint64([]byte("signal/signal/prop/"), id), 1, what)
+	if err != nil || !found {
+		return nil, err
+	}
+	_, _ = r.Bytes(), r.Bytes() // proposer, param
+	_, _ = r.I64(), r.I64()     // value, height
+	approvals := r.Bytes()
+	if err := r.Done(what); err != nil {
+		return nil, err
+	}
+	const setWhat = "signal producer set"
+	r, found, err = record(kv, []byte("signal/signal/set"), 1, setWhat)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, errCorrupt(setWhat)
+	}
+	n := r.U32()
+	if r.Err() == nil && (n > maxField/4 || int(n) != len(approvals)) {
+		return nil, errCorrupt(what)
+	}
+	var out []Address
+	for i := 0; i < int(n) && r.Err() == nil; i++ {
+		s := r.String()
+		if i >= len(approvals) || approvals[i] == 0 {
+			continue
+		}
+		a, err := ParseAddress(s, false)
+		if err != nil {
+			return nil, errCorrupt(setWhat)
+		}
+		out = append(out, a)
+	}
+	if err := r.Done(setWhat); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // settleDeposits refunds the deposits of decided proposals and stops
 // tracking them; it returns the proposals still open.
 func settleDeposits(kv KV) ([]GovProposal, error) {

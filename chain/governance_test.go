@@ -173,3 +173,41 @@ func TestProposalOpenMatchesStatus(t *testing.T) {
 	h.advanceTo(12)
 	check()
 }
+
+func TestProposalApprovers(t *testing.T) {
+	h := newHarness(t, govConfig, 3)
+	h.fund(10_000, "p0", "p1", "p2")
+	h.ok(proposeTx(h, "p0", ParamGameMaxStake, 500))
+	approvers := func(id uint64) []Address {
+		t.Helper()
+		by, err := ProposalApprovers(h.store, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return by
+	}
+	if by := approvers(1); len(by) != 0 {
+		t.Fatalf("approvers before any approval: %v", by)
+	}
+	h.ok(approveTx(h, "p2", 1), approveTx(h, "p0", 1))
+	set, err := ProducerSet(h.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []Address // in slot order
+	for _, a := range set {
+		if a == testAddr("p0") || a == testAddr("p2") {
+			want = append(want, a)
+		}
+	}
+	if by := approvers(1); !slices.Equal(by, want) {
+		t.Fatalf("approvers %v, want %v", by, want)
+	}
+	if by := approvers(2); by != nil {
+		t.Fatalf("approvers of an unknown proposal: %v", by)
+	}
+	h.advanceTo(12) // the maintenance at 11 decides it
+	if by := approvers(1); by != nil {
+		t.Fatalf("approvers of a decided proposal: %v", by)
+	}
+}

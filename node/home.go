@@ -48,6 +48,9 @@ type InitOptions struct {
 	NodeTable string
 	// NodeKeys replace values of the [node] table (key -> TOML value).
 	NodeKeys map[string]string
+	// ParentStart makes a parallel chain (chain.Genesis.ParentStart): block h
+	// is anchored at parent height ParentStart + h. 0: not a parallel chain.
+	ParentStart int64
 }
 
 // Defaults of a new home.
@@ -137,7 +140,7 @@ func Init(home string, o InitOptions) error {
 	}
 
 	g := &chain.Genesis{Format: chain.GenesisFormat, ChainID: o.ChainID, Time: o.GenesisTime,
-		MaintenanceInterval: o.MaintenanceInterval, ProducerSlots: o.Producers, SignalMode: "default"}
+		MaintenanceInterval: o.MaintenanceInterval, ProducerSlots: o.Producers, SignalMode: "default", ParentStart: o.ParentStart}
 	var keys []*Key
 	for i := 1; i <= o.Producers; i++ {
 		k := DeriveKey(o.Seed, RoleProducer, fmt.Sprintf("p%d", i))

@@ -2,11 +2,13 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/forkfile"
 	"github.com/forkgate/forkgate/schedule"
 	"github.com/forkgate/forkgate/signal"
@@ -88,35 +90,81 @@ func TestDeterminismAcrossRuns(t *testing.T) {
 	}
 }
 
+// A node stopped and reopened on the same data continues with exactly the
+// blocks of an uninterrupted run, with either built-in workload (mixed, the
+// default, keeps game secrets and approvals in flight across the stops).
 func TestRestartContinuesIdentically(t *testing.T) {
-	const stop, end = 13, 27
-	ref := newHome(t, InitOptions{})
-	n := openNode(t, ref, testOptions())
-	runTo(t, n, end)
-	want := hashes(t, n, end)
+	for _, tc := range []struct {
+		workload string
+		stops    []int64
+	}{
+		{"coins", []int64{13}},
+		{"mixed", []int64{7, 13, 20}},
+	} {
+		t.Run(tc.workload, func(t *testing.T) {
+			const end = 27
+			init := InitOptions{NodeKeys: map[string]string{"workload": fmt.Sprintf("%q", tc.workload)}}
+			ref := newHome(t, init)
+			n := openNode(t, ref, testOptions())
+			runTo(t, n, end)
+			want := hashes(t, n, end)
 
-	home := newHome(t, InitOptions{})
-	n1, err := Open(home, testOptions())
-	if err != nil {
-		t.Fatal(err)
+			home := newHome(t, init)
+			n1, err := Open(home, testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, stop := range tc.stops {
+				runTo(t, n1, stop)
+				n1.Close()
+				n1, err = Open(home, testOptions())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n1.Height() != stop {
+					t.Fatalf("reopened at %d", n1.Height())
+				}
+				if i == 0 {
+					// --until at the current height is a no-op; below it is refused.
+					if err := n1.Run(t.Context(), RunOptions{Until: stop}); err != nil {
+						t.Fatal(err)
+					}
+					if err := n1.Run(t.Context(), RunOptions{Until: stop - 1}); !errors.Is(err, ErrPastUntil) {
+						t.Fatalf("until below head: %v", err)
+					}
+				}
+			}
+			t.Cleanup(func() { n1.Close() })
+			if err := n1.Run(t.Context(), RunOptions{Blocks: end - tc.stops[len(tc.stops)-1]}); err != nil {
+				t.Fatal(err)
+			}
+			sameHashes(t, "restart", want, hashes(t, n1, end))
+			// The workload really ran: count its actions in the stored blocks.
+			seen := map[string]int{}
+			for h := int64(1); h <= end; h++ {
+				b, err := n1.Blocks().Get(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, raw := range b.Txs[1:] {
+					tx, err := chain.DecodeTx(raw)
+					if err != nil {
+						t.Fatal(err)
+					}
+					seen[tx.Exec+"."+tx.Action]++
+				}
+			}
+			need := []string{"coins.transfer"}
+			if tc.workload == "mixed" {
+				need = append(need, "game.open", "game.join", "game.reveal", "governance.propose", "governance.approve")
+			}
+			for _, a := range need {
+				if seen[a] == 0 {
+					t.Errorf("no %s in blocks 1..%d (saw %v)", a, end, seen)
+				}
+			}
+		})
 	}
-	runTo(t, n1, stop)
-	n1.Close()
-	n2 := openNode(t, home, testOptions())
-	if n2.Height() != stop {
-		t.Fatalf("reopened at %d", n2.Height())
-	}
-	// --until at the current height is a no-op; below it is refused.
-	if err := n2.Run(t.Context(), RunOptions{Until: stop}); err != nil {
-		t.Fatal(err)
-	}
-	if err := n2.Run(t.Context(), RunOptions{Until: stop - 1}); !errors.Is(err, ErrPastUntil) {
-		t.Fatalf("until below head: %v", err)
-	}
-	if err := n2.Run(t.Context(), RunOptions{Blocks: end - stop}); err != nil {
-		t.Fatal(err)
-	}
-	sameHashes(t, "restart", want, hashes(t, n2, end))
 }
 
 // A block stored but not committed to the state (a crash between the two)

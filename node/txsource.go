@@ -89,13 +89,15 @@ func (n *Node) txSource() (TxSource, error) {
 }
 
 // newMixedSource is package workload's generator, which keeps every
-// executor busy. Its seed is taken from the genesis hash.
+// executor busy; it is the default workload of node init. Its seed is taken
+// from the genesis hash.
 //
-// Unlike the coins source it remembers what the state cannot tell it (the
-// secret moves of its game commitments, the approvals it sent), so a node
-// restarted mid-chain proposes different transactions than an uninterrupted
-// one would: use it for one-process runs (devnet), not where a run is
-// stopped and continued (see docs/node.md).
+// The generator is restart-safe: its transactions for a height are a pure
+// function of the seed, the chain ID, the keys, the height and the committed
+// state (it derives its game secrets from the seed and what each game
+// records, and reads the approvals it sent back from the state), so a node
+// stopped, upgraded and restarted on the same data proposes exactly what an
+// uninterrupted one would.
 func newMixedSource(env SourceEnv) (TxSource, error) {
 	if len(env.Accounts) == 0 {
 		return nil, fmt.Errorf("the mixed workload needs account keys in HOME/keys (role %q)", RoleAccount)

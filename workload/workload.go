@@ -5,12 +5,26 @@
 // claim or a cancel); stake, unstake, vote, register and unregister; and
 // governance proposals, approvals and deposit settlement by producers.
 //
-// The generator reads the chain's committed state through a chain.KV view
-// and keeps only what the state cannot tell it: the secret moves behind its
-// own game commitments, and which approvals it already sent. Nonces come
-// from the view plus the transactions it generated for the same block, so a
-// rejected transaction never leaves it out of step. Given the same seed and
-// the same sequence of views, it produces the same transaction bytes.
+// The generator is restart-safe: what it returns for a height is a pure
+// function of the seed, the chain ID, the keys, the height and the
+// committed state it reads through a chain.KV view. Nothing it remembers
+// between calls changes its output:
+//
+//   - the move and salt behind each of its game commitments are derived
+//     from the seed, the chain ID, the height the commitment was made at,
+//     the player, the player's slot in the game and a per-block counter, so
+//     a reveal recomputes them from what the game records (Opened or
+//     Joined, Players) and checks them against the stored commitment;
+//   - the approvals already sent are read back from the signal
+//     controller's open proposals (chain.ProposalApprovers);
+//   - nonces come from the view plus the transactions it generated for the
+//     same block, so a rejected transaction never leaves it out of step;
+//   - the only memory, where live games start and how many of its tokens
+//     exist, is a scan cache that yields what a scan from scratch would,
+//     and is dropped whenever the height does not advance.
+//
+// A generator created afresh at any height (a restarted node, a replaced
+// binary) therefore continues exactly as an uninterrupted one.
 //
 // Usage, once per block:
 //
@@ -23,6 +37,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/forkgate/forkgate/chain"
 )
@@ -102,11 +117,15 @@ type Generator struct {
 	accounts  []actor
 	producers []actor
 	byAddr    map[chain.Address]int // index for actorAt: accounts, then producers
-	secrets   map[[32]byte]secret
-	approved  map[approval]bool
-	lowGame   uint64 // every game below it is finished
-	tokens    int    // generator tokens known to exist: symbol(0..tokens-1)
-	err       error  // the last view read error
+	err       error                 // the last view read error
+
+	// A scan cache, not state: it only saves reads, and gives what a scan
+	// from scratch would because game ids are never reused and the
+	// generator's tokens are never deleted. It is reset whenever the height
+	// does not advance (a rewound or replayed chain).
+	lastHeight int64
+	lowGame    uint64 // every game below it is finished
+	tokens     int    // generator tokens known to exist: symbol(0..tokens-1)
 }
 
 // Err is the error that made the last Next return early (a state read
@@ -118,14 +137,22 @@ type actor struct {
 	addr chain.Address
 }
 
+// secret is the move and salt behind a game commitment.
 type secret struct {
 	move uint8
 	salt []byte
 }
 
-type approval struct {
-	id   uint64
+// maxCommitsPerBlock bounds the per-block counter a reveal searches: one
+// player's commitments in one slot within one block. Opens stop at
+// maxLiveGames live games, and joins need an open game, so neither slot
+// gets more; the search stops at the first match.
+const maxCommitsPerBlock = maxLiveGames
+
+// commitKey counts one player's commitments per slot within a block.
+type commitKey struct {
 	addr chain.Address
+	slot uint8
 }
 
 // New builds a generator. keys are the funded accounts that send the load;
@@ -133,8 +160,7 @@ type approval struct {
 // the accounts when they run low).
 func New(seed int64, chainID string, keys []ed25519.PrivateKey, producerKeys []ed25519.PrivateKey) *Generator {
 	g := &Generator{Mix: DefaultMix(), Fee: 10, Bond: chain.DefaultMinBond, Deposit: chain.DefaultDeposit,
-		seed: seed, chainID: chainID, byAddr: map[chain.Address]int{},
-		secrets: map[[32]byte]secret{}, approved: map[approval]bool{}, lowGame: 1}
+		seed: seed, chainID: chainID, byAddr: map[chain.Address]int{}, lowGame: 1}
 	for _, k := range keys {
 		a := actor{key: k, addr: Address(k)}
 		if _, dup := g.byAddr[a.addr]; dup {
@@ -203,22 +229,23 @@ func tokenSymbol(i int) string {
 // block is the generator's view of the block being built: the committed
 // state plus what its own transactions in the block will spend.
 type block struct {
-	g      *Generator
-	height int64
-	view   chain.KV
-	r      *rng
-	out    [][]byte
-	nonce  map[chain.Address]uint64
-	spent  map[chain.Address]uint64
-	busy   map[chain.Address]bool // one producers/governance action per sender per block
-	leave  map[chain.Address]bool // candidates unregistering in this block
-	games  map[uint64]bool        // games this block already acts on
-	tokSp  map[string]uint64      // token units moved out of an account this block, by sym+addr
-	issued map[string]uint64      // token supply issued this block
-	newTok int                    // tokens created this block
-	opened int                    // games opened this block
-	err    error
-	live   []chain.GameInfo
+	g       *Generator
+	height  int64
+	view    chain.KV
+	r       *rng
+	out     [][]byte
+	nonce   map[chain.Address]uint64
+	spent   map[chain.Address]uint64
+	busy    map[chain.Address]bool // one producers/governance action per sender per block
+	leave   map[chain.Address]bool // candidates unregistering in this block
+	games   map[uint64]bool        // games this block already acts on
+	commits map[commitKey]uint32   // commitments made this block, per player and slot
+	tokSp   map[string]uint64      // token units moved out of an account this block, by sym+addr
+	issued  map[string]uint64      // token supply issued this block
+	newTok  int                    // tokens created this block
+	opened  int                    // games opened this block
+	err     error
+	live    []chain.GameInfo
 }
 
 // Next returns up to n signed transactions for the block at height, given
@@ -227,11 +254,15 @@ type block struct {
 func (g *Generator) Next(height int64, view chain.KV, n int) [][]byte {
 	b := &block{g: g, height: height, view: view, r: newRNG(g.seed, height),
 		nonce: map[chain.Address]uint64{}, spent: map[chain.Address]uint64{}, busy: map[chain.Address]bool{}, leave: map[chain.Address]bool{},
-		games: map[uint64]bool{}, tokSp: map[string]uint64{}, issued: map[string]uint64{}}
+		games: map[uint64]bool{}, commits: map[commitKey]uint32{}, tokSp: map[string]uint64{}, issued: map[string]uint64{}}
 	if len(g.accounts) == 0 || n <= 0 {
 		return nil
 	}
 	g.err = nil
+	if height <= g.lastHeight {
+		g.lowGame, g.tokens = 1, 0 // not the chain the cache was built on
+	}
+	g.lastHeight = height
 	if err := b.load(); err != nil {
 		g.err = err
 		return nil
@@ -480,15 +511,47 @@ func (b *block) tokenMove(action string) bool {
 
 // --- game ---
 
-func (b *block) commit() [32]byte {
-	salt := make([]byte, chain.GameSaltMin)
-	for i := 0; i < len(salt); i += 8 {
-		binary.BigEndian.PutUint64(salt[i:], b.r.next())
+// secretFor derives the move and salt of the k-th commitment player made
+// in slot (0 open, 1 join) of a game in the block at height:
+// sha256 of a domain tag, the seed, the chain ID, height, slot, player and
+// k. The move is 1 + (first 8 bytes mod 3), the salt the other 24 bytes.
+func (g *Generator) secretFor(height int64, player chain.Address, slot uint8, k uint32) secret {
+	var w chain.Writer
+	w.String("forkgate-workload/game-secret/v1")
+	w.I64(g.seed)
+	w.String(g.chainID)
+	w.I64(height)
+	w.U8(slot)
+	w.Fixed(player[:])
+	w.U32(k)
+	sum := sha256.Sum256(w.Out())
+	return secret{move: uint8(1 + binary.BigEndian.Uint64(sum[:8])%3), salt: append([]byte(nil), sum[8:]...)}
+}
+
+// commit makes the next commitment of player in slot for this block.
+func (b *block) commit(player chain.Address, slot uint8) [32]byte {
+	ck := commitKey{player, slot}
+	s := b.g.secretFor(b.height, player, slot, b.commits[ck])
+	b.commits[ck]++
+	return chain.GameCommitment(s.move, s.salt)
+}
+
+// secretOf recovers the secret behind slot s of a live game from what the
+// game records: the height of the commitment (Opened for the opener,
+// Joined for the joiner), the player and the stored commitment. ok is false
+// when the commitment is not one the generator made.
+func (g *Generator) secretOf(gi chain.GameInfo, s int) (secret, bool) {
+	at := gi.Opened
+	if s == 1 {
+		at = gi.Joined
 	}
-	move := uint8(1 + b.r.intn(3))
-	c := chain.GameCommitment(move, salt)
-	b.g.secrets[c] = secret{move: move, salt: salt}
-	return c
+	for k := uint32(0); k < maxCommitsPerBlock; k++ {
+		sec := g.secretFor(at, gi.Players[s], uint8(s), k)
+		if chain.GameCommitment(sec.move, sec.salt) == gi.Commits[s] {
+			return sec, true
+		}
+	}
+	return secret{}, false
 }
 
 func (b *block) game() bool {
@@ -507,7 +570,7 @@ func (b *block) gameOpen() bool {
 	if !ok {
 		return false
 	}
-	c := b.commit()
+	c := b.commit(from.addr, 0)
 	b.opened++
 	b.send(from, "game", "open", chain.GameOpenPayload{Stake: stake, Commitment: c}.Encode(), stake)
 	return true
@@ -524,10 +587,7 @@ func (b *block) gameJoin() bool {
 			continue
 		}
 		b.games[gi.ID] = true
-		c := b.commit()
-		if b.g.hashMod("forget", gi.ID, forgetEvery) == 0 {
-			delete(b.g.secrets, c) // this joiner will never reveal
-		}
+		c := b.commit(from.addr, 1) // a "forget" joiner (hashMod) never reveals it
 		b.send(from, "game", "join", chain.GameJoinPayload{ID: gi.ID, Stake: gi.Stake, Commitment: c}.Encode(), gi.Stake)
 		return true
 	}
@@ -545,7 +605,6 @@ func (b *block) gameDuties(n int) {
 		case gi.State == chain.GameOpen && b.height > gi.Deadline:
 			if p, ok := b.controlled(gi.Players[0]); ok && b.affords(p.addr, 0) {
 				b.games[gi.ID] = true
-				delete(b.g.secrets, gi.Commits[0])
 				b.send(p, "game", "cancel", chain.GameIDPayload{ID: gi.ID}.Encode(), 0)
 			}
 		case gi.State == chain.GameJoined && b.height > gi.Deadline:
@@ -555,8 +614,6 @@ func (b *block) gameDuties(n int) {
 			}
 			if p, ok := b.controlled(gi.Players[s]); ok && b.affords(p.addr, 0) {
 				b.games[gi.ID] = true
-				delete(b.g.secrets, gi.Commits[0])
-				delete(b.g.secrets, gi.Commits[1])
 				b.send(p, "game", "claim", chain.GameIDPayload{ID: gi.ID}.Encode(), 0)
 			}
 		case gi.State == chain.GameJoined:
@@ -564,13 +621,15 @@ func (b *block) gameDuties(n int) {
 				if gi.Moves[s] != 0 || (s == 1 && b.g.hashMod("forget", gi.ID, forgetEvery) == 0) {
 					continue
 				}
-				sec, ok := b.g.secrets[gi.Commits[s]]
 				p, mine := b.controlled(gi.Players[s])
-				if !ok || !mine || !b.affords(p.addr, 0) {
+				if !mine || !b.affords(p.addr, 0) {
+					continue
+				}
+				sec, ok := b.g.secretOf(gi, s)
+				if !ok {
 					continue
 				}
 				b.games[gi.ID] = true
-				delete(b.g.secrets, gi.Commits[s])
 				b.send(p, "game", "reveal", chain.GameRevealPayload{ID: gi.ID, Move: sec.move, Salt: sec.salt}.Encode(), 0)
 			}
 		}
@@ -744,19 +803,25 @@ func (b *block) governance() bool {
 		return false
 	}
 	var open []chain.GovProposal
+	var approvers [][]chain.Address // approvers[i]: who approved open[i], as the state records
 	for _, p := range tracked {
 		ok, err := chain.ProposalOpen(b.view, p.ID)
 		if err != nil {
 			return false
 		}
-		if ok {
-			open = append(open, p)
+		if !ok {
+			continue
 		}
+		by, err := chain.ProposalApprovers(b.view, p.ID)
+		if err != nil {
+			return false
+		}
+		open = append(open, p)
+		approvers = append(approvers, by)
 	}
-	if len(open) == 0 {
-		clear(b.g.approved) // every proposal is decided: forget the approvals
-	}
-	// Approve what this producer has not approved yet, oldest first.
+	// Approve what this producer has not approved yet, oldest first. The
+	// state tells which approvals landed; busy keeps a producer to one
+	// approval per block, so none is sent twice.
 	start := b.r.intn(len(set))
 	if b.maintenance() {
 		open = nil // decided before this block's transactions
@@ -766,11 +831,10 @@ func (b *block) governance() bool {
 		if !ok || b.busy[p.addr] || !b.affords(p.addr, 0) {
 			continue
 		}
-		for _, o := range open {
-			if b.g.approved[approval{o.ID, p.addr}] {
+		for j, o := range open {
+			if slices.Contains(approvers[j], p.addr) {
 				continue
 			}
-			b.g.approved[approval{o.ID, p.addr}] = true
 			b.busy[p.addr] = true
 			b.send(p, "governance", "approve", chain.GovApprove{ID: o.ID}.Encode(), 0)
 			return true

@@ -86,6 +86,7 @@ which the default [node] table is added if it has none), a genesis with
 	f.StringVar(&o.Seed, "seed", node.DefaultSeed, "seed the keys are derived from")
 	f.Int64Var(&o.GenesisTime, "genesis-time", node.DefaultGenesisTime, "genesis time, unix seconds")
 	f.Int64Var(&o.MaintenanceInterval, "maintenance-interval", 10, "blocks between producer elections")
+	f.Int64Var(&o.ParentStart, "parent-start", 0, "parallel chain: block h is anchored at parent (main) chain height parent-start + h (0: not a parallel chain)")
 	return cmd
 }
 
