@@ -71,7 +71,9 @@ type Options struct {
 
 // TxObserver receives each executed user transaction: its position in the
 // block (1 = first after the signal transaction), result code, and the state
-// writes it made, sorted by key (none when rejected).
+// writes it made through its overlay, sorted by key (none when rejected).
+// Governance writes go through the signal controller, straight to the
+// block's state, and are not listed; a state-tree diff still shows them.
 type TxObserver interface {
 	ObserveTx(height int64, index int, hash [32]byte, code uint32, log string, writes []Write)
 }
@@ -306,7 +308,7 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 	if a.pending != 0 {
 		return nil, nil, fmt.Errorf("block %d: block %d was finalized but not committed", h, a.pending)
 	}
-	if err := a.sig.Halted(); err != nil && !haltAfter(err, h-1) {
+	if err := a.sig.Halted(); err != nil && !haltAfter(err, h) {
 		// A version this binary does not implement is active from h or
 		// earlier: refuse the block rather than execute it wrongly.
 		return nil, nil, fmt.Errorf("block %d: %w", h, err)

@@ -35,8 +35,8 @@ type DevnetOptions struct {
 
 // DevnetResult summarises a devnet run.
 type DevnetResult struct {
-	Home       string        `json:"home"`
-	HTTP       string        `json:"http,omitempty"`
+	Home       string        `json:"home,omitempty"` // empty when the temporary home was removed
+	HTTP       string        `json:"-"`              // the status API served during the run
 	Height     int64         `json:"height"`
 	StateHash  string        `json:"state_hash"`
 	Blocks     int64         `json:"blocks"`
@@ -76,7 +76,7 @@ func devnetNodeTable(o DevnetOptions) string {
 // its own upgrade height, runs blocks with the transaction source busy,
 // prints progress, serves the status API, and stops after Blocks blocks.
 // With an existing Home it continues that chain.
-func Devnet(ctx context.Context, o DevnetOptions) (*DevnetResult, error) {
+func Devnet(ctx context.Context, o DevnetOptions) (res *DevnetResult, err error) {
 	if o.Producers == 0 {
 		o.Producers = DefaultProducers
 	}
@@ -114,6 +114,11 @@ func Devnet(ctx context.Context, o DevnetOptions) (*DevnetResult, error) {
 		home = dir + "/home"
 		if !o.Keep {
 			defer os.RemoveAll(dir)
+			defer func() {
+				if res != nil {
+					res.Home = ""
+				}
+			}()
 		}
 	}
 	if _, err := os.Stat(Home(home).Config()); err != nil {
@@ -135,7 +140,7 @@ func Devnet(ctx context.Context, o DevnetOptions) (*DevnetResult, error) {
 		return nil, err
 	}
 	defer n.Close()
-	res := &DevnetResult{Home: home, PayoutV2Height: -1}
+	res = &DevnetResult{Home: home, PayoutV2Height: -1}
 	if o.HTTP != "off" {
 		addr := o.HTTP
 		if addr == "" {

@@ -349,6 +349,13 @@ func (n *Node) head(h int64) (schedule.Head, error) {
 	}
 	sig := n.app.Signal()
 	head.VersionHeight = func(v uint32) (int64, bool) { return sig.ActivationHeight(v) }
+	// A parallel chain's block h is anchored at parent height ParentStart+h,
+	// so parent-height forks map to heights of this chain exactly.
+	head.ParentHeight = -1
+	if ps := n.l.genesis.ParentStart; ps > 0 {
+		head.ParentHeight = ps + h
+		head.HeightAtParent = func(p int64) (int64, bool) { return max(p-ps, 1), p-ps <= top }
+	}
 	return head, nil
 }
 

@@ -281,3 +281,40 @@ func TestInitWithConfigFile(t *testing.T) {
 		t.Fatalf("bad node table: %v", err)
 	}
 }
+
+// On a parallel chain, a { parent = H } fork that already passed is part of
+// history too: moving it is refused with the rewind height in this chain's
+// own heights, and the status reports it active where it is.
+func TestCompatParentHeightFork(t *testing.T) {
+	home := newHome(t, InitOptions{ParentStart: 1000})
+	cfgPath := Home(home).Config()
+	orig, _ := os.ReadFile(cfgPath)
+	parentCfg := strings.Replace(string(orig), "ForkFeeToProducer = 20", "ForkFeeToProducer = { parent = 1020 }", 1)
+	if parentCfg == string(orig) {
+		t.Fatal("default config has no ForkFeeToProducer = 20 to rewrite")
+	}
+	writeFile(t, cfgPath, []byte(parentCfg))
+	n := openNode(t, home, testOptions())
+	runTo(t, n, 30)
+	st, err := n.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range st.Forks.All {
+		if f.Key == "coins.ForkFeeToProducer" && (!f.Active || f.Height != 20 || f.Activation != "{ parent = 1020 }") {
+			t.Errorf("status of the parent fork: %+v", f)
+		}
+	}
+	n.Close()
+	writeFile(t, cfgPath, []byte(strings.Replace(parentCfg, "{ parent = 1020 }", "{ parent = 1025 }", 1)))
+	_, err = Open(home, testOptions())
+	var ce *schedule.CompatError
+	if !errors.As(err, &ce) || ce.RewindTo != 19 {
+		t.Fatalf("want a refusal naming rewind height 19, got %v", err)
+	}
+	// Moving it past the head does not help: it already took effect at 20.
+	writeFile(t, cfgPath, []byte(strings.Replace(parentCfg, "{ parent = 1020 }", "{ parent = 1050 }", 1)))
+	if _, err = Open(home, testOptions()); err == nil {
+		t.Fatal("moving a passed parent fork to the future must be refused too")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/forkfile"
 	"github.com/forkgate/forkgate/forkid"
 	"github.com/forkgate/forkgate/schedule"
 	"github.com/forkgate/forkgate/signal"
@@ -128,12 +129,17 @@ func (n *Node) Status() (*Status, error) {
 	var points []ForkInfo
 	for _, e := range sched.Entries() {
 		fi := ForkInfo{Key: e.Fork.Key(), Kind: e.Activation.Kind.String(), Height: -1,
-			Activation: e.Activation.String()}
+			Activation: forkfile.FormatActivation(e.Activation, e.Fork.Domain)}
 		a := e.Activation
 		switch a.Kind {
 		case schedule.KindHeight:
-			if e.Fork.Domain != schedule.DomainParent {
-				fi.Height = a.Height
+			fi.Height = a.Height
+			if e.Fork.Domain == schedule.DomainParent {
+				// the first block anchored at or above the parent height
+				fi.Height = -1
+				if ps := n.l.genesis.ParentStart; ps > 0 {
+					fi.Height = max(a.Height-ps, 1)
+				}
 			}
 		case schedule.KindTime:
 			fi.Height = n.heightAtTime(a.Time)
@@ -144,9 +150,6 @@ func (n *Node) Status() (*Status, error) {
 			}
 		}
 		fi.Active = sched.IsActive(fi.Key, n.l.genesis.Point(h, st.Time))
-		if e.Fork.Domain == schedule.DomainParent {
-			fi.Active = false
-		}
 		st.Forks.All = append(st.Forks.All, fi)
 		if fi.Height >= 0 {
 			points = append(points, fi)

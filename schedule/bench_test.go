@@ -119,13 +119,21 @@ func TestHandleFasterThanChain33(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test")
 	}
-	m := testing.Benchmark(BenchmarkChain33MapLookup)
-	h := testing.Benchmark(BenchmarkHandleActive)
-	if h.AllocsPerOp() != 0 {
-		t.Errorf("handle allocates %d/op", h.AllocsPerOp())
-	}
 	perOp := func(r testing.BenchmarkResult) float64 { return float64(r.T.Nanoseconds()) / float64(r.N) }
-	if ratio := perOp(m) / perOp(h); ratio < 10 {
-		t.Errorf("handle %.2f ns/op vs chain33 %.2f ns/op: ratio %.1f, want >= 10", perOp(h), perOp(m), ratio)
+	// A loaded machine can slow either side of one pair of runs; the bar
+	// (measured ~70x) must hold in at least one of three.
+	var last string
+	for try := 0; try < 3; try++ {
+		m := testing.Benchmark(BenchmarkChain33MapLookup)
+		h := testing.Benchmark(BenchmarkHandleActive)
+		if h.AllocsPerOp() != 0 {
+			t.Fatalf("handle allocates %d/op", h.AllocsPerOp())
+		}
+		ratio := perOp(m) / perOp(h)
+		if ratio >= 10 {
+			return
+		}
+		last = fmt.Sprintf("handle %.2f ns/op vs chain33 %.2f ns/op: ratio %.1f", perOp(h), perOp(m), ratio)
 	}
+	t.Errorf("%s, want >= 10 in one of three runs", last)
 }

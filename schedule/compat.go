@@ -3,13 +3,15 @@ package schedule
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
 
 // SnapshotFormat versions the persisted schedule. Bump it when the encoding
-// changes, and keep decoding every older format.
-const SnapshotFormat = 1
+// changes, and keep decoding every older format. Format 2 added the signalled
+// versions' declarations.
+const SnapshotFormat = 2
 
 // Snapshot is the schedule in force, as stored with the chain data so that a
 // restart can tell whether a new config rewrites history.
@@ -18,6 +20,20 @@ type Snapshot struct {
 	Title  string          `json:"title"`
 	Forks  []SnapshotFork  `json:"forks"`  // sorted by key
 	Params []SnapshotParam `json:"params"` // sorted by name, then fork
+	// Versions are the declarations that drive the signal controller, and so
+	// the state hash (format 2 on; absent from format 1).
+	Versions []SnapshotVersion `json:"versions,omitempty"` // sorted by number
+}
+
+// SnapshotVersion is a signalled version's consensus parameters (its release
+// and note are documentation and left out).
+type SnapshotVersion struct {
+	Number    uint32 `json:"number"`
+	Time      int64  `json:"time"`
+	Rate      uint32 `json:"rate"`
+	Grace     uint32 `json:"grace,omitempty"`
+	Timeout   int64  `json:"timeout,omitempty"`
+	MinHeight int64  `json:"min_height,omitempty"`
 }
 
 // SnapshotFork is one fork's activation in a snapshot.
@@ -55,6 +71,10 @@ func (s *Schedule) Snapshot() Snapshot {
 		for _, o := range ph.Overrides {
 			sn.Params = append(sn.Params, SnapshotParam{Name: ph.Name, Fork: o.Fork, Value: o.Value.Text})
 		}
+	}
+	for _, v := range s.versions {
+		sn.Versions = append(sn.Versions, SnapshotVersion{Number: v.Number, Time: v.Time, Rate: v.Rate,
+			Grace: v.Grace, Timeout: v.Timeout, MinHeight: v.MinHeight})
 	}
 	sort.Slice(sn.Params, func(i, j int) bool {
 		if sn.Params[i].Name != sn.Params[j].Name {
@@ -131,7 +151,7 @@ type CompatError struct {
 func (e *CompatError) Error() string {
 	c := e.Conflicts[0]
 	var what string
-	if strings.HasPrefix(c.What, "param ") {
+	if strings.HasPrefix(c.What, "param ") || strings.HasPrefix(c.What, "version ") {
 		what = fmt.Sprintf("%s changed from %q to %q", c.What, c.OldValue, c.NewValue)
 	} else {
 		what = fmt.Sprintf("fork %s changed from %s to %s", c.What, c.Stored, c.New)
@@ -189,6 +209,9 @@ func CheckCompatible(stored, next Snapshot, head Head) *CompatError {
 			OldValue: a.activation().String(), NewValue: b.activation().String(), RewindTo: rewind})
 	}
 	cs = append(cs, paramConflicts(stored, next, head)...)
+	if stored.Format >= 2 {
+		cs = append(cs, versionConflicts(stored, next, head)...)
+	}
 	if len(cs) == 0 {
 		return nil
 	}
@@ -217,7 +240,7 @@ func passedAt(f SnapshotFork, head Head) (int64, bool) {
 		return mapped(head.HeightAtTime, a.Time)
 	case KindVersion:
 		if head.VersionHeight == nil {
-			return 0, false
+			return 0, true // unknown: only a resync is safe
 		}
 		h, ok := head.VersionHeight(a.Version)
 		return h, ok && h <= head.Height
@@ -334,4 +357,60 @@ func Reconcile(stored, next Snapshot, head Head, p Policy) (Decision, error) {
 		return Decision{Ignored: ce}, nil
 	}
 	return Decision{}, ce
+}
+
+// versionConflicts finds signalled versions whose declaration changed after
+// it could have mattered: once the head's time reaches a version's earliest
+// activation time (under either declaration), the controller may have started
+// counting it, so the change rewrites committed state from the first block
+// at that time.
+func versionConflicts(stored, next Snapshot, head Head) []Conflict {
+	old := map[uint32]SnapshotVersion{}
+	for _, v := range stored.Versions {
+		old[v.Number] = v
+	}
+	now := map[uint32]SnapshotVersion{}
+	var nums []uint32
+	for _, v := range next.Versions {
+		now[v.Number] = v
+		nums = append(nums, v.Number)
+	}
+	for _, v := range stored.Versions {
+		if _, ok := now[v.Number]; !ok {
+			nums = append(nums, v.Number)
+		}
+	}
+	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
+	var cs []Conflict
+	for _, n := range nums {
+		a, inOld := old[n]
+		b, inNew := now[n]
+		if inOld && inNew && a == b {
+			continue
+		}
+		start := int64(math.MaxInt64)
+		if inOld {
+			start = a.Time
+		}
+		if inNew {
+			start = min(start, b.Time)
+		}
+		if start > head.Time {
+			continue // neither declaration has started yet
+		}
+		rewind := int64(-1) // the first block at that time is unknown: resync
+		if h, _ := mapped(head.HeightAtTime, start); h > 0 {
+			rewind = h - 1
+		}
+		cs = append(cs, Conflict{What: fmt.Sprintf("version %d", n), OldValue: describeVersion(a, inOld),
+			NewValue: describeVersion(b, inNew), RewindTo: rewind})
+	}
+	return cs
+}
+
+func describeVersion(v SnapshotVersion, ok bool) string {
+	if !ok {
+		return "not declared"
+	}
+	return fmt.Sprintf("time=%d rate=%d grace=%d timeout=%d min_height=%d", v.Time, v.Rate, v.Grace, v.Timeout, v.MinHeight)
 }

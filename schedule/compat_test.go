@@ -160,3 +160,52 @@ func TestReconcilePolicies(t *testing.T) {
 		t.Error("unknown policy accepted")
 	}
 }
+
+func TestVersionDeclarationCompatibility(t *testing.T) {
+	mk := func(vs ...VersionParams) Snapshot {
+		s, fs := Build(nil, Config{Versions: vs}, Options{})
+		if fs.HasErrors() {
+			t.Fatal(fs)
+		}
+		return s.Snapshot()
+	}
+	v2 := VersionParams{Number: 2, Time: 1000, Rate: 80}
+	head := Head{Height: 50, Time: 2000, HeightAtTime: func(ts int64) (int64, bool) { return ts / 100, true }}
+	tests := []struct {
+		name   string
+		next   []VersionParams
+		rewind int64 // -2: compatible
+	}{
+		{"unchanged", []VersionParams{v2}, -2},
+		{"release and note are not consensus", []VersionParams{{Number: 2, Time: 1000, Rate: 80, Release: "v9", Note: "x"}}, -2},
+		{"rate changed after start", []VersionParams{{Number: 2, Time: 1000, Rate: 90}}, 9},
+		{"time moved later", []VersionParams{{Number: 2, Time: 1900, Rate: 80}}, 9},
+		{"removed", nil, 9},
+		{"future version added", []VersionParams{v2, {Number: 3, Time: 5000, Rate: 80}}, -2},
+		{"past version added", []VersionParams{v2, {Number: 3, Time: 1500, Rate: 80}}, 14},
+	}
+	for _, tc := range tests {
+		err := CheckCompatible(mk(v2), mk(tc.next...), head)
+		switch {
+		case tc.rewind == -2 && err != nil:
+			t.Errorf("%s: unexpected %v", tc.name, err)
+		case tc.rewind != -2 && (err == nil || err.RewindTo != tc.rewind):
+			t.Errorf("%s: want rewind %d, got %+v", tc.name, tc.rewind, err)
+		}
+	}
+	// A format-1 snapshot stored no versions: nothing to compare against.
+	old := mk(v2)
+	old.Format, old.Versions = 1, nil
+	if err := CheckCompatible(old, mk(VersionParams{Number: 2, Time: 1000, Rate: 99}), head); err != nil {
+		t.Errorf("format 1: %v", err)
+	}
+}
+
+func TestVersionForkWithoutOracleMeansResync(t *testing.T) {
+	a := snap(t, []Setting{set("g", "V", OnVersion(2))}, nil)
+	b := snap(t, []Setting{set("g", "V", Never())}, nil)
+	err := CheckCompatible(a, b, Head{Height: 100})
+	if err == nil || err.RewindTo != -1 {
+		t.Fatalf("without the controller a version fork change must mean a resync, got %+v", err)
+	}
+}

@@ -267,22 +267,12 @@ func (s *Schedule) RulesInto(b Block, r *Rules) {
 // Active reports the fork's state in the snapshot.
 func (r *Rules) Active(h Handle) bool { return r.bits[h.idx/64]&(1<<(h.idx%64)) != 0 }
 
-// ActivateVersion records that protocol version v became active at height.
-// Every fork that activates on v, or on a lower version, becomes active from
-// that height. Like a cluster version, activation only moves forward: a fork
-// already active stays at its earlier height.
-func (s *Schedule) ActivateVersion(v uint32, height int64) {
-	for i := range s.forks {
-		r := &s.forks[i]
-		if r.activation.Kind == KindVersion && r.activation.Version <= v && height < r.at {
-			r.at = height
-		}
-	}
-	s.sortParamOverrides()
-}
-
-// SyncVersions asks an oracle (the signal controller) for every version the
-// schedule's forks depend on; used at start-up after a restart.
+// SyncVersions asks an oracle (the signal controller) for the activation
+// height of every version the schedule's forks depend on. The chain calls it
+// at start and after each committed block. Like a cluster version,
+// activation only moves forward: a fork already active keeps its earlier
+// height. (The controller passes lower versions along with a higher one, so
+// asking for each fork's own version is enough.)
 func (s *Schedule) SyncVersions(o VersionOracle) {
 	for i := range s.forks {
 		r := &s.forks[i]

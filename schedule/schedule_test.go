@@ -215,21 +215,21 @@ func TestVersionActivationOnlyMovesForward(t *testing.T) {
 	if h.Active(1 << 40) {
 		t.Fatal("version fork active before its version")
 	}
-	s.ActivateVersion(1, 10) // a lower version does not activate it
+	s.SyncVersions(oracle{1: 10}) // another version does not activate it
 	if h.Active(1 << 40) {
 		t.Fatal("version 1 must not activate a version-2 fork")
 	}
-	s.ActivateVersion(3, 500) // a higher version implies 2
+	s.SyncVersions(oracle{2: 500})
 	if h.Active(499) || !h.Active(500) {
 		t.Fatal("activation at 500 expected")
 	}
-	s.ActivateVersion(2, 900) // later reports never move it back
+	s.SyncVersions(oracle{2: 900}) // a later report never moves it back
 	if !h.Active(500) {
 		t.Fatal("activation moved backwards")
 	}
-	s.ActivateVersion(2, 400) // an earlier height is a correction forward in time
-	if !h.Active(400) {
-		t.Fatal("earlier activation not taken")
+	s.SyncVersions(oracle{}) // nor does a report without it
+	if !h.Active(500) {
+		t.Fatal("activation forgotten")
 	}
 }
 
@@ -287,7 +287,7 @@ func TestParams(t *testing.T) {
 		t.Errorf("unset before its fork: %d", got)
 	}
 	// A version activation slots its override in by height.
-	s.ActivateVersion(2, 150)
+	s.SyncVersions(oracle{2: 150})
 	check(149, 2000)
 	check(150, 4000)
 	check(199, 4000)

@@ -522,9 +522,10 @@ func newCompatCmd() *cobra.Command {
 with OLD up to height --head (and --head-time for time forks); would NEW change
 any fork or parameter that already took effect? Changing only future forks is
 fine. On a conflict it names the exact height to rewind to and exits 1.
-Time and parent-height activations at or below the head need the chain's own
-mapping to heights, which only a node has; here they give a rewind to -1
-(resync from genesis).`,
+Time, version and parent-height activations at or below the head need the
+chain's own mapping to heights, which only a node has; here they give a
+rewind to -1 (resync from genesis). A version fork counts as passed, since
+whether its version activated is known only to a node.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := outputFormat(cmd)
@@ -533,6 +534,9 @@ mapping to heights, which only a node has; here they give a rewind to -1
 			}
 			if !cmd.Flags().Changed("head") {
 				return usageErr("--head is required: the height the chain has reached")
+			}
+			if head < 0 || headTime < 0 || parentHeight < 0 {
+				return usageErr("--head, --head-time and --parent-height cannot be negative")
 			}
 			var snaps [2]schedule.Snapshot
 			for i, path := range args {

@@ -71,6 +71,9 @@ which the default [node] table is added if it has none), a genesis with
 (the same seed always gives the same chain), and an empty data directory.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := textOnly(cmd, "forkgate node status HOME --format json"); err != nil {
+				return err
+			}
 			if err := node.Init(args[0], o); err != nil {
 				return usageErr("%v", err)
 			}
@@ -113,6 +116,9 @@ A version this binary does not implement that activates stops the node with
 exit code 1 and the release to upgrade to.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := textOnly(cmd, "the status API, or forkgate node status HOME --format json"); err != nil {
+				return err
+			}
 			if until < 0 || blocks < 0 {
 				return usageErr("--until and --blocks take non-negative numbers")
 			}
@@ -195,6 +201,9 @@ block as a 4-byte length and its canonical encoding, then a zero length and
 the sha256 of everything before it. See docs/node.md.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := textOnly(cmd, "forkgate node status HOME --format json"); err != nil {
+				return err
+			}
 			n, err := node.OpenReadOnly(args[0], nodeOptions())
 			if err != nil {
 				return nodeErr(err)
@@ -265,10 +274,10 @@ names the height and both hashes.`,
 			out := cmd.OutOrStdout()
 			rate := float64(res.Applied) / res.Duration.Seconds()
 			if format == "json" {
-				return writeJSON(out, map[string]any{
-					"file": args[1], "chain_id": res.Header.ChainID, "from": res.Header.From, "to": res.Header.To,
-					"checked": res.Checked, "applied": res.Applied, "txs": res.Txs, "height": res.Height,
-					"state_hash": fmt.Sprintf("%x", res.AppHash), "seconds": res.Duration.Seconds(), "blocks_per_second": rate,
+				return writeJSON(out, importReport{
+					File: args[1], ChainID: res.Header.ChainID, From: res.Header.From, To: res.Header.To,
+					Checked: res.Checked, Applied: res.Applied, Txs: res.Txs, Height: res.Height,
+					StateHash: fmt.Sprintf("%x", res.AppHash), Seconds: res.Duration.Seconds(), BlocksPerSecond: rate,
 				})
 			}
 			fmt.Fprintf(out, "imported %s: %d blocks applied, %d already present and checked; height %d, state hash %x (%.0f blocks/s, %.0f tx/s)\n",
@@ -346,4 +355,32 @@ func writeNodeStatus(w io.Writer, st *node.Status) {
 	if st.Halt != "" {
 		fmt.Fprintf(w, "HALT        %s\n", st.Halt)
 	}
+}
+
+// importReport is the JSON schema of `node import` (docs/cli-json.md).
+type importReport struct {
+	File            string  `json:"file"`
+	ChainID         string  `json:"chain_id"`
+	From            int64   `json:"from"`
+	To              int64   `json:"to"`
+	Checked         int64   `json:"checked"`
+	Applied         int64   `json:"applied"`
+	Txs             int64   `json:"txs"`
+	Height          int64   `json:"height"`
+	StateHash       string  `json:"state_hash"`
+	Seconds         float64 `json:"seconds"`
+	BlocksPerSecond float64 `json:"blocks_per_second"`
+}
+
+// textOnly refuses --format json for commands whose output is a log, and
+// says where the JSON is.
+func textOnly(cmd *cobra.Command, jsonHint string) error {
+	format, err := outputFormat(cmd)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		return usageErr("%s prints text only; for JSON use %s", cmd.CommandPath(), jsonHint)
+	}
+	return nil
 }
