@@ -133,11 +133,16 @@ func (c *Controller) find(v uint32) int {
 	return -1
 }
 
-func (c *Controller) usable() error {
+// usable refuses input once the store failed, and input for a height this
+// binary must not process: at or above a halt's height. Blocks below it are
+// still valid under the versions this binary implements (the block whose
+// maintenance locks a version in is one), and must be recorded exactly as a
+// newer binary records them, or the two would commit different state.
+func (c *Controller) usable(height int64) error {
 	if c.broken != nil {
 		return c.broken
 	}
-	if c.halt != nil {
+	if c.halt != nil && height >= c.halt.Height {
 		return c.halt
 	}
 	return nil
@@ -154,7 +159,7 @@ func (c *Controller) fail(err error) error {
 // time still moves time-based transitions. It returns a *HaltError when a
 // version this binary does not implement has become active.
 func (c *Controller) ApplyBlock(height, time int64, producer string, v uint32) error {
-	if err := c.usable(); err != nil {
+	if err := c.usable(height); err != nil {
 		return err
 	}
 	s, ok := c.index[producer]
@@ -179,7 +184,7 @@ func (c *Controller) ApplyBlock(height, time int64, producer string, v uint32) e
 // maintenance block is counted against the new set, as in java-tron. Open
 // proposals are decided against the outgoing set first.
 func (c *Controller) Maintenance(height, time int64, producers []string) error {
-	if err := c.usable(); err != nil {
+	if err := c.usable(height); err != nil {
 		return err
 	}
 	if err := checkSet(producers); err != nil {

@@ -48,7 +48,7 @@ func (c *Controller) Param(name string) (int64, bool) {
 // version that is not active at height. Approvals are explicit: the proposer
 // approves like anyone else.
 func (c *Controller) Propose(height int64, producer, param string, value int64) (uint64, error) {
-	if err := c.usable(); err != nil {
+	if err := c.usable(height); err != nil {
 		return 0, err
 	}
 	if _, ok := c.index[producer]; !ok {
@@ -76,9 +76,11 @@ func (c *Controller) Propose(height int64, producer, param string, value int64) 
 	return p.id, nil
 }
 
-// Approve records producer's approval of open proposal id.
+// Approve records producer's approval of open proposal id. It carries no
+// height: approvals arrive inside blocks the chain already accepted, and the
+// chain refuses blocks at or above a halt.
 func (c *Controller) Approve(producer string, id uint64) error {
-	if err := c.usable(); err != nil {
+	if err := c.usable(0); err != nil {
 		return err
 	}
 	s, ok := c.index[producer]
