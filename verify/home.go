@@ -1,0 +1,215 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/node"
+	"github.com/forkgate/forkgate/state"
+)
+
+// WriteBlockFile writes blocks 1..to of the fixture as a node export file
+// (docs/node.md, "Export file format"), which `node import` of any build
+// reads.
+func (f *Fixture) WriteBlockFile(path string, to int64) error {
+	if to < 1 || to > f.Header.To {
+		return fmt.Errorf("block file: height %d is outside the fixture (1..%d)", to, f.Header.To)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	sum := sha256.New()
+	bw := bufio.NewWriterSize(out, 1<<16)
+	w := func(b []byte) {
+		bw.Write(b)
+		sum.Write(b)
+	}
+	hdr := node.BlockFileHeader{Format: node.BlockFileFormat, ChainID: f.Header.ChainID, GenesisHash: f.Header.GenesisHash, From: 1, To: to}
+	hj, _ := json.Marshal(hdr)
+	w(fmt.Appendf(nil, "forkgate-blocks %s\n", hj))
+	var lb [4]byte
+	for h := int64(1); h <= to; h++ {
+		enc := f.Height(h).Block.Encode()
+		binary.BigEndian.PutUint32(lb[:], uint32(len(enc)))
+		w(lb[:])
+		w(enc)
+	}
+	binary.BigEndian.PutUint32(lb[:], 0)
+	bw.Write(lb[:])
+	bw.Write(sum.Sum(nil))
+	err = bw.Flush()
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// checkGenesis compares a home's genesis with the fixture's.
+func (f *Fixture) checkGenesis(home string) (*chain.Genesis, error) {
+	g, err := chain.LoadGenesis(node.Home(home).Genesis())
+	if err != nil {
+		return nil, err
+	}
+	if gh := g.Hash(); hex.EncodeToString(gh[:]) != f.Header.GenesisHash {
+		return nil, &FixtureError{Path: f.Header.Chain, Msg: fmt.Sprintf("node init made genesis %x, but the fixture was recorded from genesis %s: the chain's [library] settings changed since recording; record the fixture again",
+			gh, f.Header.GenesisHash)}
+	}
+	return g, nil
+}
+
+// BuildHome makes the data directory the recording node had at height h,
+// from the fixture alone: a home initialised with the recorded config,
+// blocks 1..h in the block store with the schedule snapshot a node stores,
+// and the state rebuilt from the recorded write sets, every root checked.
+// oldConfig is a file holding f.Config.
+func (f *Fixture) BuildHome(home string, c *Chain, oldConfig string, h int64, progress func(int64)) error {
+	if err := f.NewTemplate(home, c, oldConfig); err != nil {
+		return err
+	}
+	return f.fill(home, h, progress)
+}
+
+// NewTemplate makes a home at height 0 for BuildHomeFrom: initialised with
+// the recorded config, its block store holding the schedule snapshot and no
+// block, its state store empty. Creating the two Pebble databases is most
+// of a small home's cost, so verify makes one template per chain and copies
+// it for every smooth upgrade.
+func (f *Fixture) NewTemplate(home string, c *Chain, oldConfig string) error {
+	if err := node.Init(home, c.InitOptions(oldConfig)); err != nil {
+		return err
+	}
+	g, err := f.checkGenesis(home)
+	if err != nil {
+		return err
+	}
+	cfg, err := node.LoadConfig(node.Home(home).Config())
+	if err != nil {
+		return err
+	}
+	bs, err := node.OpenBlockStore(node.Home(home).Blocks(), g.Hash(), g.ChainID, false)
+	if err != nil {
+		return err
+	}
+	if err := bs.PutSchedule(cfg.Schedule.Snapshot().Encode()); err != nil {
+		bs.Close()
+		return err
+	}
+	if err := bs.Close(); err != nil {
+		return err
+	}
+	st, err := state.Open(node.Home(home).State(), state.Options{})
+	if err != nil {
+		return err
+	}
+	return st.Close()
+}
+
+// BuildHomeFrom copies a template (NewTemplate) to home and fills it up to
+// height h, as BuildHome does.
+func (f *Fixture) BuildHomeFrom(template, home string, h int64, progress func(int64)) error {
+	if err := copyDir(template, home); err != nil {
+		return err
+	}
+	return f.fill(home, h, progress)
+}
+
+func (f *Fixture) fill(home string, h int64, progress func(int64)) error {
+	if h == 0 {
+		return nil
+	}
+	g, err := f.GenesisValue()
+	if err != nil {
+		return err
+	}
+	bs, err := node.OpenBlockStore(node.Home(home).Blocks(), g.Hash(), g.ChainID, false)
+	if err != nil {
+		return err
+	}
+	if bs.Height() != 0 {
+		bs.Close()
+		return fmt.Errorf("%s already holds blocks", home)
+	}
+	for x := int64(1); x <= h; x++ {
+		if err := bs.Put(f.Height(x).Block); err != nil {
+			bs.Close()
+			return err
+		}
+	}
+	if err := bs.Close(); err != nil {
+		return err
+	}
+	st, err := f.RebuildStateProgress(node.Home(home).State(), h, progress)
+	if err != nil {
+		return err
+	}
+	return st.Close()
+}
+
+// copyDir copies a directory tree of regular files.
+func copyDir(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o700)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, info.Mode().Perm())
+	})
+}
+
+// blockHashes reads the state hashes of blocks from..to from a home's
+// block store (read-only); it returns fewer when the store ends earlier.
+func blockHashes(home string, g *chain.Genesis, from, to int64) ([][]byte, []*node.Block, error) {
+	bs, err := node.OpenBlockStore(node.Home(home).Blocks(), g.Hash(), g.ChainID, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer bs.Close()
+	var hs [][]byte
+	var bl []*node.Block
+	for x := from; x <= to && x <= bs.Height(); x++ {
+		b, err := bs.Get(x)
+		if err != nil {
+			return nil, nil, err
+		}
+		hs = append(hs, b.AppHash)
+		bl = append(bl, b)
+	}
+	return hs, bl, nil
+}
+
+func sameTxs(a, b *node.Block) (int, bool) {
+	for i := 0; i < len(a.Txs) && i < len(b.Txs); i++ {
+		if !bytes.Equal(a.Txs[i], b.Txs[i]) {
+			return i, false
+		}
+	}
+	if len(a.Txs) != len(b.Txs) {
+		return min(len(a.Txs), len(b.Txs)), false
+	}
+	return 0, a.Time == b.Time && a.Proposer == b.Proposer
+}
