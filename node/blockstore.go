@@ -88,7 +88,13 @@ type BlockStore struct {
 	dir    string
 	db     *pebble.DB
 	height int64
+	sync   *pebble.WriteOptions // pebble.Sync unless Unsynced
 }
+
+// Unsynced stops fsyncing writes: for scratch homes whose loss is harmless
+// (upgrade verification). A crash may lose the last blocks, and recovery
+// at start then refuses or re-executes as usual.
+func (s *BlockStore) Unsynced() { s.sync = pebble.NoSync }
 
 type quietLogger struct{}
 
@@ -181,7 +187,7 @@ func (s *BlockStore) Put(b *Block) error {
 	batch := s.db.NewBatch()
 	batch.Set(blockKey(b.Height), b.Encode(), nil)
 	batch.Set(bsKeyHeight, binary.BigEndian.AppendUint64(nil, uint64(b.Height)), nil)
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := batch.Commit(s.syncOpts()); err != nil {
 		return fmt.Errorf("block store: write block %d to %s: %w", b.Height, s.dir, err)
 	}
 	s.height = b.Height
@@ -215,7 +221,7 @@ func (s *BlockStore) Truncate(h int64) error {
 	batch := s.db.NewBatch()
 	batch.DeleteRange(blockKey(h+1), blockKey(s.height+1), nil)
 	batch.Set(bsKeyHeight, binary.BigEndian.AppendUint64(nil, uint64(h)), nil)
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := batch.Commit(s.syncOpts()); err != nil {
 		return fmt.Errorf("block store: truncate to %d: %w", h, err)
 	}
 	s.height = h
@@ -227,7 +233,7 @@ func (s *BlockStore) Schedule() ([]byte, bool, error) { return s.get(bsKeySchedu
 
 // PutSchedule stores the schedule snapshot the node runs with.
 func (s *BlockStore) PutSchedule(snap []byte) error {
-	if err := s.db.Set(bsKeySchedule, snap, pebble.Sync); err != nil {
+	if err := s.db.Set(bsKeySchedule, snap, s.syncOpts()); err != nil {
 		return fmt.Errorf("block store: write schedule snapshot: %w", err)
 	}
 	return nil
@@ -235,3 +241,10 @@ func (s *BlockStore) PutSchedule(snap []byte) error {
 
 // Close closes the store.
 func (s *BlockStore) Close() error { return s.db.Close() }
+
+func (s *BlockStore) syncOpts() *pebble.WriteOptions {
+	if s.sync == nil {
+		return pebble.Sync
+	}
+	return s.sync
+}

@@ -59,6 +59,9 @@ type Options struct {
 	Log io.Writer
 	// OpenState opens the state store (nil: package state).
 	OpenState func(dir string, readOnly bool) (StateStore, error)
+	// Scratch marks a throwaway home (upgrade verification): neither store
+	// fsyncs its writes. Never set it for a node whose data matters.
+	Scratch bool
 }
 
 // Node is an opened home: its stores and the App on them. Its methods are
@@ -128,6 +131,9 @@ func Open(home string, opts Options) (*Node, error) {
 	}
 	if opts.OpenState == nil {
 		n.opts.OpenState = openStateStore
+		if opts.Scratch {
+			n.opts.OpenState = openScratchStateStore
+		}
 	}
 	policyName := l.cfg.Node.Compat
 	if opts.Compat != "" {
@@ -141,6 +147,9 @@ func Open(home string, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.blocks, err = OpenBlockStore(l.home.Blocks(), l.gHash, l.genesis.ChainID, false)
+	if err == nil && opts.Scratch {
+		n.blocks.Unsynced()
+	}
 	if err != nil {
 		return nil, err
 	}

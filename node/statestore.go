@@ -17,3 +17,16 @@ func openStateStore(dir string, readOnly bool) (StateStore, error) {
 	}
 	return s, nil
 }
+
+// openScratchStateStore opens a state store that does not fsync (Options.Scratch).
+func openScratchStateStore(dir string, readOnly bool) (StateStore, error) {
+	s, err := state.Open(dir, state.Options{ReadOnly: readOnly, NoSync: true, MemTableSize: ScratchMemTable})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ScratchMemTable is the state store's memtable in a scratch home: small,
+// because Pebble preallocates a WAL of this size on every open.
+const ScratchMemTable = 4 << 20

@@ -39,6 +39,14 @@ type Options struct {
 	// and cache and 169 k/s with them; tree nodes are read by hash, i.e. at
 	// random, so both matter.
 	CacheSize int64
+	// MemTableSize overrides Pebble's memtable size (default 64 MiB, which
+	// suits long runs). Pebble preallocates a WAL of about this size on open,
+	// so short-lived scratch stores open much faster with a few MiB.
+	MemTableSize int64
+	// NoSync skips the fsync of each Commit: for scratch stores whose loss
+	// is harmless, such as upgrade verification's throwaway homes. A crash
+	// may then lose the last blocks, but still never leaves half a block.
+	NoSync bool
 	// ReadOnly opens an existing store for reading only (e.g. a diagnosis
 	// tool reading another node's data directory). Set, Delete and Commit
 	// then fail.
@@ -79,6 +87,8 @@ type Store struct {
 	pending       *pebble.Batch
 	pendingHeight int64
 	pendingRoot   []byte
+
+	commitOpts *pebble.WriteOptions // pebble.Sync unless Options.NoSync
 }
 
 // Open opens the store in dir, creating it if needed (unless
@@ -106,6 +116,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		// 600 blocks (docs/benchmarks-state.md), for ~120 MiB more RSS.
 		MemTableSize: 64 << 20,
 	}
+	if opts.MemTableSize > 0 {
+		po.MemTableSize = uint64(opts.MemTableSize)
+	}
 	for i := range po.Levels {
 		// A 10-bit bloom filter per table: most point reads of tree nodes
 		// and preimages can then skip tables without touching them.
@@ -127,11 +140,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("state: open %s: %w (check the directory is writable and not used by another process)", dir, err)
 	}
 	s := &Store{
-		dir:      dir,
-		db:       db,
-		nodes:    &nodeStore{db: db},
-		readOnly: opts.ReadOnly,
-		working:  map[string][]byte{},
+		dir:        dir,
+		db:         db,
+		nodes:      &nodeStore{db: db},
+		readOnly:   opts.ReadOnly,
+		working:    map[string][]byte{},
+		commitOpts: pebble.Sync,
+	}
+	if opts.NoSync {
+		s.commitOpts = pebble.NoSync
 	}
 	if err := s.load(); err != nil {
 		db.Close()
@@ -405,7 +422,7 @@ func (s *Store) Commit(height int64) error {
 	if s.pending == nil || s.pendingHeight != height {
 		return fmt.Errorf("state: Commit(%d): no prepared block at that height; call Prepare(%d) first", height, height)
 	}
-	if err := s.pending.Commit(pebble.Sync); err != nil {
+	if err := s.pending.Commit(s.commitOpts); err != nil {
 		return fmt.Errorf("state: Commit(%d): write batch to %s: %w; the store is still at height %d", height, s.dir, err, s.height)
 	}
 	s.pending.Close()

@@ -42,7 +42,7 @@ func (c *collector) reset() {
 // newExecutor opens (or creates) a state store in dir and builds the App on
 // it with the schedule of configPath.
 func newExecutor(dir string, g *chain.Genesis, configPath string) (*executor, error) {
-	st, err := state.Open(dir, state.Options{})
+	st, err := state.Open(dir, state.Options{NoSync: true, MemTableSize: node.ScratchMemTable})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (f *Fixture) RebuildStateProgress(dir string, h int64, progress func(int64)
 	if h < 0 || h > f.Header.To {
 		return nil, fmt.Errorf("rebuild: height %d is outside the fixture (0..%d)", h, f.Header.To)
 	}
-	st, err := state.Open(dir, state.Options{})
+	st, err := state.Open(dir, state.Options{NoSync: true, MemTableSize: node.ScratchMemTable}) // a scratch store: rebuilt, not kept
 	if err != nil {
 		return nil, err
 	}

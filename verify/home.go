@@ -8,13 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"
-	"github.com/forkgate/forkgate/state"
 )
 
 // WriteBlockFile writes blocks 1..to of the fixture as a node export file
@@ -80,15 +78,41 @@ func (f *Fixture) BuildHome(home string, c *Chain, oldConfig string, h int64, pr
 }
 
 // NewTemplate makes a home at height 0 for BuildHomeFrom: initialised with
-// the recorded config, its block store holding the schedule snapshot and no
-// block, its state store empty. Creating the two Pebble databases is most
-// of a small home's cost, so verify makes one template per chain and copies
-// it for every smooth upgrade.
+// the recorded config and checked against the fixture's genesis, with an
+// empty data directory. On this kind of disk creating files is most of a
+// small home's cost, so BuildHomeFrom copies only the two small files of a
+// template and links its keys, and fill creates the stores once.
 func (f *Fixture) NewTemplate(home string, c *Chain, oldConfig string) error {
 	if err := node.Init(home, c.InitOptions(oldConfig)); err != nil {
 		return err
 	}
-	g, err := f.checkGenesis(home)
+	_, err := f.checkGenesis(home)
+	return err
+}
+
+// BuildHomeFrom copies a template (NewTemplate) to home and fills it up to
+// height h, as BuildHome does.
+func (f *Fixture) BuildHomeFrom(template, home string, h int64, progress func(int64)) error {
+	if err := os.MkdirAll(node.Home(home).Data(), 0o700); err != nil {
+		return err
+	}
+	for _, name := range []string{"config.toml", "genesis.json"} {
+		if err := copyFile(filepath.Join(template, name), filepath.Join(home, name)); err != nil {
+			return err
+		}
+	}
+	keys, err := filepath.Abs(filepath.Join(template, "keys"))
+	if err != nil {
+		return err
+	}
+	if err := os.Symlink(keys, filepath.Join(home, "keys")); err != nil {
+		return err
+	}
+	return f.fill(home, h, progress)
+}
+
+func (f *Fixture) fill(home string, h int64, progress func(int64)) error {
+	g, err := f.GenesisValue()
 	if err != nil {
 		return err
 	}
@@ -100,45 +124,16 @@ func (f *Fixture) NewTemplate(home string, c *Chain, oldConfig string) error {
 	if err != nil {
 		return err
 	}
+	// The schedule snapshot a node stores at its first start.
 	if err := bs.PutSchedule(cfg.Schedule.Snapshot().Encode()); err != nil {
 		bs.Close()
-		return err
-	}
-	if err := bs.Close(); err != nil {
-		return err
-	}
-	st, err := state.Open(node.Home(home).State(), state.Options{})
-	if err != nil {
-		return err
-	}
-	return st.Close()
-}
-
-// BuildHomeFrom copies a template (NewTemplate) to home and fills it up to
-// height h, as BuildHome does.
-func (f *Fixture) BuildHomeFrom(template, home string, h int64, progress func(int64)) error {
-	if err := copyDir(template, home); err != nil {
-		return err
-	}
-	return f.fill(home, h, progress)
-}
-
-func (f *Fixture) fill(home string, h int64, progress func(int64)) error {
-	if h == 0 {
-		return nil
-	}
-	g, err := f.GenesisValue()
-	if err != nil {
-		return err
-	}
-	bs, err := node.OpenBlockStore(node.Home(home).Blocks(), g.Hash(), g.ChainID, false)
-	if err != nil {
 		return err
 	}
 	if bs.Height() != 0 {
 		bs.Close()
 		return fmt.Errorf("%s already holds blocks", home)
 	}
+	bs.Unsynced() // a scratch home: its loss is harmless
 	for x := int64(1); x <= h; x++ {
 		if err := bs.Put(f.Height(x).Block); err != nil {
 			bs.Close()
@@ -153,32 +148,6 @@ func (f *Fixture) fill(home string, h int64, progress func(int64)) error {
 		return err
 	}
 	return st.Close()
-}
-
-// copyDir copies a directory tree of regular files.
-func copyDir(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o700)
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, info.Mode().Perm())
-	})
 }
 
 // blockHashes reads the state hashes of blocks from..to from a home's

@@ -64,6 +64,7 @@ type ScenarioResult struct {
 	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
 
 	home        string
+	until       int64 // the height this scenario runs to
 	extra       [][]byte
 	extraBlocks []*node.Block
 }

@@ -78,7 +78,7 @@ func (l lineCounter) Write(p []byte) (int, error) {
 }
 
 func (inProcess) importFile(_ context.Context, home, file string, progress func(int64)) error {
-	n, err := node.Open(home, node.Options{Log: io.Discard})
+	n, err := node.Open(home, node.Options{Log: io.Discard, Scratch: true})
 	if err != nil {
 		return asFinding(err)
 	}
@@ -90,7 +90,7 @@ func (inProcess) importFile(_ context.Context, home, file string, progress func(
 // upgrade is one node session: open (the restart on the old data),
 // import, produce, read back.
 func (inProcess) upgrade(ctx context.Context, home, file string, _, until int64, _ *chain.Genesis, progress func(int64)) ([]*node.Block, error, error) {
-	n, err := node.Open(home, node.Options{Log: io.Discard})
+	n, err := node.Open(home, node.Options{Log: io.Discard, Scratch: true})
 	if err != nil {
 		return nil, asFinding(err), nil
 	}

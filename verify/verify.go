@@ -42,6 +42,12 @@ type Options struct {
 	New string
 	// Heights replaces the default smooth-upgrade heights.
 	Heights []int64
+	// SmoothWindow is how many blocks a smooth upgrade replays after its
+	// switch height (it always reaches the first fork height after the
+	// switch). 0: DefaultSmoothWindow; negative: to the end of the fixture.
+	// The smooth upgrade with the highest switch height always runs to the
+	// end and past the new forks, with the new upgrade.
+	SmoothWindow int64
 	// Parallel is the number of scenarios run at once (0: DefaultParallel).
 	Parallel int
 	// WorkDir holds the scratch homes ("": a temporary directory).
@@ -51,6 +57,12 @@ type Options struct {
 	// Progress, if set, is told about the blocks each chain has done.
 	Progress Progress
 }
+
+// DefaultSmoothWindow is Options.SmoothWindow's default. A fault in how the
+// new build reads the old data shows in the first blocks after the switch;
+// the window is extended to the next fork, and the last switch height and
+// the new upgrade cover the rest of the chain.
+const DefaultSmoothWindow = 5
 
 // DefaultParallel is the number of scenarios run at once by default: the
 // machine's CPUs (2 on the development VM), at most 8.
@@ -100,6 +112,10 @@ type chainRun struct {
 	template    string // a home at height 0 for the smooth upgrades' old data
 	blockFile   string
 	target      int64
+	forkAt      []int64 // fork heights inside the fixture, sorted
+	window      int64
+	lastSwitch  int64 // the smooth upgrade that runs to the target
+	filesMu     sync.Mutex
 	rep         *ChainReport
 	results     []*ScenarioResult
 
@@ -313,6 +329,17 @@ func prepare(c *Chain, o Options, oldFixture *Fixture, work string) (*chainRun, 
 		if h < 1 || h > n {
 			return nil, inputErr("--heights %d: chain %s's fixture covers heights 1..%d", h, c.Name, n)
 		}
+		cr.lastSwitch = max(cr.lastSwitch, h)
+	}
+	for _, fh := range forks {
+		if fh.Height >= 1 && fh.Height <= n {
+			cr.forkAt = append(cr.forkAt, fh.Height)
+		}
+	}
+	sort.Slice(cr.forkAt, func(i, j int) bool { return cr.forkAt[i] < cr.forkAt[j] })
+	cr.window = o.SmoothWindow
+	if cr.window == 0 {
+		cr.window = DefaultSmoothWindow
 	}
 	cr.rep = &ChainReport{Name: c.Name, Dir: c.Dir, ChainID: g.ChainID, Fixture: cr.fixturePath, RecordedRelease: f.Header.Release,
 		From: f.Header.From, To: n, Target: cr.target, Heights: heights, Forks: forks, ConfigChanged: f.Header.ConfigDigest != c.ConfigDigest()}
@@ -375,8 +402,8 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 				_, err = f.checkGenesis(home)
 			}
 			if err == nil {
-				prefix := filepath.Join(cr.work, fmt.Sprintf("blocks-1-%d.fgb", h))
-				if err = f.WriteBlockFile(prefix, h); err == nil {
+				var prefix string
+				if prefix, err = cr.prefixFile(h); err == nil {
 					if err = oldSide.importFile(ctx, home, prefix, nil); err != nil {
 						var fd *Finding
 						if errors.As(err, &fd) {
@@ -397,12 +424,20 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 	// The new build imports the fixture's blocks (those it holds are
 	// compared by hash), produces fresh blocks to the target, and the
 	// node's block store is read back, whatever happened.
+	until, file := cr.target, cr.blockFile
+	if res.Scenario == SmoothUpgrade && err == nil {
+		if end := cr.smoothEnd(res.Switch); end < n {
+			until = end
+			file, err = cr.prefixFile(end)
+		}
+	}
+	res.until = until
 	var blocks []*node.Block
 	var herr error
 	if err == nil {
-		blocks, err, herr = newSide.upgrade(ctx, home, cr.blockFile, n, cr.target, cr.g, add)
+		blocks, err, herr = newSide.upgrade(ctx, home, file, n, until, cr.g, add)
 	} else {
-		_, blocks, herr = blockHashes(home, cr.g, 1, cr.target)
+		_, blocks, herr = blockHashes(home, cr.g, 1, until)
 	}
 	hs := make([][]byte, len(blocks))
 	for i, b := range blocks {
@@ -434,8 +469,8 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 	switch {
 	case err == nil && herr != nil:
 		res.Result, res.Message = ResultError, herr.Error()
-	case err == nil && res.To < cr.target:
-		res.Result, res.Message = ResultError, fmt.Sprintf("the node stopped at height %d, before %d", res.To, cr.target)
+	case err == nil && res.To < until:
+		res.Result, res.Message = ResultError, fmt.Sprintf("the node stopped at height %d, before %d", res.To, until)
 	case err == nil:
 		res.Result = ResultOK
 	case errors.As(err, &fd):
@@ -451,6 +486,36 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 	default:
 		res.Result, res.Message = ResultError, err.Error()
 	}
+}
+
+// smoothEnd is where the smooth upgrade switching at h stops: the window
+// after h, extended to the first fork height after h; the last switch runs
+// to the end of the fixture (and on past the forks).
+func (cr *chainRun) smoothEnd(h int64) int64 {
+	n := cr.f.Header.To
+	if cr.window < 0 || h == cr.lastSwitch {
+		return n
+	}
+	end := h + cr.window
+	for _, fh := range cr.forkAt {
+		if fh > h {
+			end = max(end, fh)
+			break
+		}
+	}
+	return min(end, n)
+}
+
+// prefixFile is the block file of the fixture's blocks 1..to, written once
+// per chain and length.
+func (cr *chainRun) prefixFile(to int64) (string, error) {
+	cr.filesMu.Lock()
+	defer cr.filesMu.Unlock()
+	path := filepath.Join(cr.work, fmt.Sprintf("blocks-1-%d.fgb", to))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	return path, cr.f.WriteBlockFile(path, to)
 }
 
 // diagnose explains a mismatch at height m once per chain and height.

@@ -204,11 +204,27 @@ func TestVerifyLibraryPasses(t *testing.T) {
 	}
 	for _, c := range rep.Chains {
 		kinds := map[string]int{}
+		var last *ScenarioResult
 		for _, s := range c.Scenarios {
 			kinds[s.Scenario]++
-			if s.Scenario != PastForks && s.Compared != int(c.To) {
-				t.Errorf("%s %s: compared %d hashes, want %d", c.Name, s.name(), s.Compared, c.To)
+			switch s.Scenario {
+			case NewUpgrade:
+				if s.Compared != int(c.To) {
+					t.Errorf("%s %s: compared %d hashes, want %d", c.Name, s.name(), s.Compared, c.To)
+				}
+			case SmoothUpgrade:
+				// Every hash the node holds up to its end is compared, and it
+				// runs at least a window past its switch.
+				if s.Compared != int(min(s.To, c.To)) || s.To < min(s.Switch+DefaultSmoothWindow, c.To) {
+					t.Errorf("%s %s: to %d, compared %d hashes", c.Name, s.name(), s.To, s.Compared)
+				}
+				if last == nil || s.Switch > last.Switch {
+					last = s
+				}
 			}
+		}
+		if last != nil && last.To < c.To {
+			t.Errorf("%s: the last smooth upgrade (at %d) stopped at %d, before the end %d", c.Name, last.Switch, last.To, c.To)
 		}
 		if kinds[NewUpgrade] != 1 || kinds[SmoothUpgrade] < 1 || kinds[PastForks] != 1 {
 			t.Errorf("%s: scenarios %v", c.Name, kinds)

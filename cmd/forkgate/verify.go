@@ -28,6 +28,7 @@ const defaultLibrary = "testdata/chains"
 func newVerifyCmd() *cobra.Command {
 	var (
 		library, old, newBin, report, heights, work string
+		window                                      int64
 		parallel                                    int
 		quiet, keep                                 bool
 	)
@@ -93,7 +94,7 @@ mismatch, 2 unusable input (bad fixture, missing binary, bad flags).`,
 				chains = append(chains, c)
 			}
 			bars := newBars(cmd.ErrOrStderr(), quiet)
-			o := verify.Options{Chains: chains, Old: old, New: newBin, Heights: hs, Parallel: parallel, WorkDir: work, Keep: keep}
+			o := verify.Options{Chains: chains, Old: old, New: newBin, Heights: hs, SmoothWindow: window, Parallel: parallel, WorkDir: work, Keep: keep}
 			if bars != nil {
 				o.Progress = bars
 			}
@@ -150,6 +151,7 @@ mismatch, 2 unusable input (bad fixture, missing binary, bad flags).`,
 	f.StringVar(&newBin, "new", "", "new release: a forkgate binary (default: this build, in-process)")
 	f.StringVar(&report, "report", "", "also write the report to FILE (.md Markdown, .json JSON, else text)")
 	f.StringVar(&heights, "heights", "", "smooth-upgrade heights h1,h2,... (default: around each fork, and the middle)")
+	f.Int64Var(&window, "smooth-window", 0, "blocks each smooth upgrade replays past its height, at least to the next fork (0: 5; -1: to the end); the last one always runs to the end")
 	f.IntVar(&parallel, "parallel", verify.DefaultParallel(), "scenarios run at once (default: the machine's CPUs)")
 	f.BoolVar(&quiet, "quiet", false, "no progress bars")
 	f.StringVar(&work, "work", "", "directory for the scratch homes (default: a temporary directory)")
