@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/forkgate
 
-.PHONY: build test demo bench fuzz
+.PHONY: build test demo tour verify bench fuzz
 
 build:
 	$(GO) build -o $(BIN) ./cmd/forkgate
@@ -12,9 +12,22 @@ build:
 test:
 	$(GO) test -count=1 ./...
 
-# demo walks the upgrade path on the shipped example chains.
+# demo rehearses a whole upgrade on the embedded default (forkgate demo):
+# producers upgrade, the old release halts at the activation height, a node
+# upgrades smoothly, another syncs fresh, verify writes its report.
+DEMO_DIR ?= out/demo
 demo: build
-	./scripts/demo.sh $(BIN)
+	rm -rf $(DEMO_DIR)
+	$(BIN) demo --dir $(DEMO_DIR)
+
+# tour walks the other commands on the shipped examples: config lint, show,
+# set, diff, fork IDs, signal scenarios, a devnet.
+tour: build
+	./scripts/tour.sh $(BIN)
+
+# verify checks the library of chains under testdata/chains.
+verify: build
+	$(BIN) verify
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

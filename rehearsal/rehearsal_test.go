@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestRehearsalWithoutVerify(t *testing.T) {
+func TestRehearsal(t *testing.T) {
 	var out strings.Builder
 	res, err := Run(context.Background(), Options{Dir: t.TempDir(), Out: &out})
 	if err != nil {
@@ -21,7 +21,10 @@ func TestRehearsalWithoutVerify(t *testing.T) {
 	if !strings.Contains(res.HaltMessage, "version 2") || !res.FreshSyncEqual {
 		t.Errorf("result %+v", res)
 	}
-	for _, want := range []string{"== 1.", "== 2.", "== 3.", "== 4."} {
+	if !res.VerifyOK || !strings.HasPrefix(res.VerifySummary, "OK") {
+		t.Errorf("verify: %v %q", res.VerifyOK, res.VerifySummary)
+	}
+	for _, want := range []string{"== 1.", "== 2.", "== 3.", "== 4.", "== 5."} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("narrative lacks %q:\n%s", want, out.String())
 		}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's main job: walk a fork-schedule change on the example chains.
+# make tour: walk the commands on the example chains.
 # Every step is a real forkgate command; the script stops at the first
 # unexpected exit code.
 set -euo pipefail
