@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -110,7 +111,7 @@ func TestBlockWithoutSignalIsNotCommitted(t *testing.T) {
 	h.block()
 	root, height := h.store.Root(), h.app.Height()
 	p0 := testAddr("p0")
-	_, err := h.app.FinalizeBlock(nil, finalizeReq(height+1, p0, h.tx("alice", "coins", "transfer", Transfer{To: testAddr("bob").String(), Amount: 1}.Encode())))
+	_, err := h.app.FinalizeBlock(context.Background(), finalizeReq(height+1, p0, h.tx("alice", "coins", "transfer", Transfer{To: testAddr("bob").String(), Amount: 1}.Encode())))
 	if err == nil || !strings.Contains(err.Error(), "signal") {
 		t.Fatalf("want a signal error, got %v", err)
 	}
@@ -150,5 +151,26 @@ func TestParentHeightFork(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// HeightAtParent inverts Point: it is the first block anchored at or above a
+// parent height, and on a chain without a parent there is none.
+func TestHeightAtParentInvertsPoint(t *testing.T) {
+	g := &Genesis{ParentStart: 1000}
+	for _, p := range []int64{0, 999, 1000, 1001, 1005, 5000} {
+		at, ok := g.HeightAtParent(p)
+		if !ok || at < 1 {
+			t.Fatalf("parent %d: %d %v", p, at, ok)
+		}
+		if g.Point(at, 0).ParentHeight < p && at > 1 {
+			t.Errorf("parent %d: block %d is anchored below it", p, at)
+		}
+		if at > 1 && g.Point(at-1, 0).ParentHeight >= p {
+			t.Errorf("parent %d: block %d is not the first at or above it", p, at)
+		}
+	}
+	if _, ok := (&Genesis{}).HeightAtParent(5); ok {
+		t.Error("a main chain has no parent height")
 	}
 }

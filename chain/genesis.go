@@ -127,3 +127,12 @@ func (g *Genesis) Point(h, t int64) schedule.Block {
 	}
 	return schedule.Block{Height: h, Time: t, ParentHeight: parent}
 }
+
+// HeightAtParent is the first block of this chain anchored at or above parent
+// height p (the inverse of Point); ok is false on a chain without a parent.
+func (g *Genesis) HeightAtParent(p int64) (int64, bool) {
+	if g.ParentStart <= 0 {
+		return 0, false
+	}
+	return max(p-g.ParentStart, 1), true
+}

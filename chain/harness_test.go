@@ -137,25 +137,6 @@ func (h *harness) balance(name string) uint64 {
 	return acc.Balance
 }
 
-// testElector elects the genesis producers in genesis order; the real
-// producers executor replaces it.
-type testElector struct{ set []Address }
-
-func (e *testElector) InitGenesis(kv KV, g *Genesis) error {
-	for _, p := range g.Producers {
-		a, err := p.Address()
-		if err != nil {
-			return err
-		}
-		e.set = append(e.set, a)
-	}
-	return nil
-}
-
-func (e *testElector) Elect(kv KV, slots int) ([]Address, error) {
-	return e.set[:min(slots, len(e.set))], nil
-}
-
 func finalizeReq(height int64, proposer Address, txs ...[]byte) *abci.RequestFinalizeBlock {
 	return &abci.RequestFinalizeBlock{Height: height, Time: time.Unix(1_800_000_000, 0), ProposerAddress: proposer[:], Txs: txs}
 }

@@ -361,9 +361,12 @@ func (n *Node) head(h int64) (schedule.Head, error) {
 	// A parallel chain's block h is anchored at parent height ParentStart+h,
 	// so parent-height forks map to heights of this chain exactly.
 	head.ParentHeight = -1
-	if ps := n.l.genesis.ParentStart; ps > 0 {
-		head.ParentHeight = ps + h
-		head.HeightAtParent = func(p int64) (int64, bool) { return max(p-ps, 1), p-ps <= top }
+	if g := n.l.genesis; g.ParentStart > 0 {
+		head.ParentHeight = g.Point(h, 0).ParentHeight
+		head.HeightAtParent = func(p int64) (int64, bool) {
+			at, _ := g.HeightAtParent(p)
+			return at, at <= top
+		}
 	}
 	return head, nil
 }

@@ -135,10 +135,9 @@ func (n *Node) Status() (*Status, error) {
 		case schedule.KindHeight:
 			fi.Height = a.Height
 			if e.Fork.Domain == schedule.DomainParent {
-				// the first block anchored at or above the parent height
 				fi.Height = -1
-				if ps := n.l.genesis.ParentStart; ps > 0 {
-					fi.Height = max(a.Height-ps, 1)
+				if at, ok := n.l.genesis.HeightAtParent(a.Height); ok {
+					fi.Height = at
 				}
 			}
 		case schedule.KindTime:
@@ -196,16 +195,7 @@ func (n *Node) Status() (*Status, error) {
 		st.Versions = append(st.Versions, vi)
 	}
 
-	// Fork ID: own-height and time forks with the genesis hash.
-	var heights, times []uint64
-	for _, e := range sched.Entries() {
-		switch a := e.Activation; {
-		case a.Kind == schedule.KindHeight && e.Fork.Domain != schedule.DomainParent:
-			heights = append(heights, uint64(a.Height))
-		case a.Kind == schedule.KindTime:
-			times = append(times, uint64(a.Time))
-		}
-	}
+	heights, times := sched.ForkIDPoints()
 	st.ForkID = forkid.NewID(n.l.gHash[:], heights, times, uint64(h), uint64(st.Time))
 
 	set, err := app.Producers()

@@ -286,6 +286,22 @@ func (s *Schedule) SyncVersions(o VersionOracle) {
 	s.sortParamOverrides()
 }
 
+// ForkIDPoints are the activation points a fork ID folds in (EIP-2124):
+// own-height forks and time forks. Version forks have no point known in
+// advance, and parent-height forks count another chain's heights, so neither
+// is part of the ID.
+func (s *Schedule) ForkIDPoints() (heights, times []uint64) {
+	for _, r := range s.forks {
+		switch a := r.activation; {
+		case a.Kind == KindHeight && r.fork.Domain == DomainOwn:
+			heights = append(heights, uint64(a.Height))
+		case a.Kind == KindTime:
+			times = append(times, uint64(a.Time))
+		}
+	}
+	return heights, times
+}
+
 // Passed lists the activation points that have passed at b and the next one to
 // come, used for status reports ("current, next, last").
 func (s *Schedule) Passed(b Block) (passed []Entry, next []Entry) {

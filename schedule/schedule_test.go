@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -345,5 +346,28 @@ func TestRulesIntoDoesNotAllocate(t *testing.T) {
 	allocs = testing.AllocsPerRun(100, func() { _ = h.Active(5) })
 	if allocs != 0 {
 		t.Errorf("Handle.Active allocates %v times", allocs)
+	}
+}
+
+func TestForkIDPoints(t *testing.T) {
+	s, _ := Build(nil, Config{
+		Settings: []Setting{
+			set("s", "Genesis", Genesis()),
+			set("s", "At5", AtHeight(5)),
+			set("s", "Never", Never()),
+			set("s", "Time", AtTime(1_700_000_000)),
+			set("s", "Version", OnVersion(2)),
+			{Scope: "s", Name: "Parent", Activation: AtHeight(900), Domain: DomainParent},
+		},
+		Versions: []VersionParams{{Number: 2, Rate: 80}},
+	}, Options{})
+	heights, times := s.ForkIDPoints()
+	// Genesis forks stay (forkid drops them); version, never and parent forks
+	// are not points of this chain known in advance.
+	if fmt.Sprint(heights) != "[5 0]" && fmt.Sprint(heights) != "[0 5]" {
+		t.Errorf("heights %v", heights)
+	}
+	if fmt.Sprint(times) != "[1700000000]" {
+		t.Errorf("times %v", times)
 	}
 }

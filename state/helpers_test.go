@@ -141,8 +141,6 @@ func randomBlock(height int64, n, universe int) []op {
 	return ops
 }
 
-func hexs(b []byte) string { return fmt.Sprintf("%x", b) }
-
 func mustContain(t testing.TB, err error, parts ...string) {
 	t.Helper()
 	if err == nil {

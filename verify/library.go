@@ -202,8 +202,8 @@ func ForkHeights(sched *schedule.Schedule, g *chain.Genesis, blockInterval int64
 		switch a.Kind {
 		case schedule.KindHeight:
 			if e.Fork.Domain == schedule.DomainParent {
-				if g.ParentStart > 0 {
-					fh.Height = max(a.Height-g.ParentStart, 0)
+				if at, ok := g.HeightAtParent(a.Height); ok {
+					fh.Height = at
 				}
 				fh.Activation = fmt.Sprintf("parent height %d", a.Height)
 			} else {

@@ -483,22 +483,15 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// forkPointsFromConfig gathers a config's fork activation points for a fork
-// ID: own-height forks and time forks. Version forks have no point known in
-// advance, and parent-height forks count another chain's heights.
+// forkPointsFromConfig gathers a config's fork-ID points (see
+// schedule.ForkIDPoints).
 func forkPointsFromConfig(path string) (heights, times []uint64, err error) {
 	f, err := loadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, it := range f.Items {
-		switch {
-		case it.Activation.Kind == schedule.KindHeight && it.Domain == schedule.DomainOwn:
-			heights = append(heights, uint64(it.Activation.Height))
-		case it.Activation.Kind == schedule.KindTime:
-			times = append(times, uint64(it.Activation.Time))
-		}
-	}
+	s, _ := f.Schedule(nil, false)
+	heights, times = s.ForkIDPoints()
 	return heights, times, nil
 }
 
