@@ -274,16 +274,21 @@ func (r *Rules) Active(h Handle) bool { return r.bits[h.idx/64]&(1<<(h.idx%64)) 
 // height. (The controller passes lower versions along with a higher one, so
 // asking for each fork's own version is enough.)
 func (s *Schedule) SyncVersions(o VersionOracle) {
+	moved := false
 	for i := range s.forks {
 		r := &s.forks[i]
 		if r.activation.Kind != KindVersion {
 			continue
 		}
 		if h, ok := o.ActivationHeight(r.activation.Version); ok && h < r.at {
-			r.at = h
+			r.at, moved = h, true
 		}
 	}
-	s.sortParamOverrides()
+	// The chain calls this after every block; only an activation can change
+	// the parameters' override order.
+	if moved {
+		s.sortParamOverrides()
+	}
 }
 
 // ForkIDPoints are the activation points a fork ID folds in (EIP-2124):
