@@ -4,8 +4,12 @@ BIN := bin/forkgate
 
 .PHONY: build test demo tour verify bench fuzz
 
+# The commit is stamped at link time (GOFLAGS may turn VCS stamping off).
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS ?= -X github.com/forkgate/forkgate/buildinfo.commit=$(COMMIT)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/forkgate
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/forkgate
 
 # test is what CI runs (.ci/run). Fuzz tests run on their seed corpus here;
 # `make fuzz` runs them for longer.

@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/forkgate/forkgate/buildinfo"
 	"github.com/forkgate/forkgate/schedule"
 	"github.com/forkgate/forkgate/signal"
 )
@@ -214,7 +215,7 @@ func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, erro
 	defer a.mu.Unlock()
 	return &abci.ResponseInfo{
 		Data:             "forkgate reference chain",
-		Version:          Version,
+		Version:          buildinfo.Version,
 		LastBlockHeight:  a.store.Height(),
 		LastBlockAppHash: a.store.Root(),
 	}, nil
@@ -482,9 +483,6 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	}
 	return &abci.ResponseCheckTx{Code: CodeOK}, nil
 }
-
-// Version is the application's software version, reported by Info.
-var Version = "0.1.0-dev"
 
 func addBurned(kv KV, amount uint64) error {
 	key := []byte("meta/burned")

@@ -46,9 +46,9 @@ type Options struct {
 	// defaults).
 	Executors []chain.Executor
 	Elector   chain.Elector
-	// Implemented is the highest protocol version this binary implements
-	// (0: every declared version). A version above it that activates halts
-	// the node with a *signal.HaltError.
+	// Implemented is the highest protocol version the node executes (0: this
+	// binary's, Implemented()). A version above it that activates halts the
+	// node with a *signal.HaltError.
 	Implemented uint32
 	// TxSource replaces the [node] workload.
 	TxSource TxSource
@@ -62,6 +62,13 @@ type Options struct {
 	// Scratch marks a throwaway home (upgrade verification): neither store
 	// fsyncs its writes. Never set it for a node whose data matters.
 	Scratch bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.Implemented == 0 {
+		o.Implemented = Implemented()
+	}
+	return o
 }
 
 // Node is an opened home: its stores and the App on them. Its methods are
@@ -125,7 +132,7 @@ func Open(home string, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{l: l, opts: opts, log: opts.Log}
+	n := &Node{l: l, opts: opts.withDefaults(), log: opts.Log}
 	if n.log == nil {
 		n.log = io.Discard
 	}
@@ -180,7 +187,7 @@ func OpenReadOnly(home string, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{l: l, opts: opts, log: io.Discard, readOnly: true}
+	n := &Node{l: l, opts: opts.withDefaults(), log: io.Discard, readOnly: true}
 	if opts.OpenState == nil {
 		n.opts.OpenState = openStateStore
 	}

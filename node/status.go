@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/buildinfo"
 	"github.com/forkgate/forkgate/forkfile"
 	"github.com/forkgate/forkgate/forkid"
 	"github.com/forkgate/forkgate/schedule"
@@ -103,7 +103,7 @@ func (n *Node) Status() (*Status, error) {
 	app, g := n.app, n.l.genesis
 	h := app.Height()
 	st := &Status{Format: StatusFormat, ChainID: g.ChainID, Title: n.l.cfg.File.Title, GenesisHash: hexs(n.l.gHash[:]),
-		Height: h, Time: g.Time, StateHash: hexs(n.state.Root()), AppVersion: chain.Version,
+		Height: h, Time: g.Time, StateHash: hexs(n.state.Root()), AppVersion: buildinfo.Version,
 		Implemented: n.opts.Implemented, Running: n.running, Source: "data"}
 	if n.running {
 		st.Source = "node"

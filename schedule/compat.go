@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -93,6 +94,10 @@ func (sn Snapshot) Encode() []byte {
 	}
 	return b
 }
+
+// Hash identifies the schedule in force: sha256 of its canonical encoding.
+// Two nodes with the same hash run the same forks, parameters and versions.
+func (sn Snapshot) Hash() [32]byte { return sha256.Sum256(sn.Encode()) }
 
 // DecodeSnapshot reads a stored snapshot, refusing formats it does not know.
 func DecodeSnapshot(b []byte) (Snapshot, error) {

@@ -1,6 +1,8 @@
 package schedule
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -97,4 +99,43 @@ func SplitKey(key string) (scope, name string) {
 		return key[:i], key[i+1:]
 	}
 	return SystemScope, key
+}
+
+// Hash identifies the registry's consensus content: every fork's key,
+// default, height domain and requirements, in key order. Notes and release
+// names are documentation and left out, so rewording a note keeps the hash.
+func (r *Registry) Hash() [32]byte {
+	type entry struct {
+		Key      string   `json:"key"`
+		Kind     string   `json:"kind"`
+		Height   int64    `json:"height,omitempty"`
+		Time     int64    `json:"time,omitempty"`
+		Version  uint32   `json:"version,omitempty"`
+		Domain   string   `json:"domain"`
+		Requires []string `json:"requires,omitempty"`
+	}
+	var es []entry
+	for _, f := range r.Forks() {
+		d := f.Default
+		es = append(es, entry{Key: f.Key(), Kind: d.Kind.String(), Height: d.Height, Time: d.Time, Version: d.Version,
+			Domain: f.Domain.String(), Requires: f.Requires})
+	}
+	b, err := json.Marshal(es)
+	if err != nil {
+		panic(err) // strings and integers always marshal
+	}
+	return sha256.Sum256(append([]byte("forkgate/registry/v1\x00"), b...))
+}
+
+// HighestVersion is the highest protocol version any registered fork
+// activates with by default: the version the registering code implements.
+// It is 1 when no fork is version-gated.
+func (r *Registry) HighestVersion() uint32 {
+	v := uint32(1)
+	for _, f := range r.forks {
+		if f.Default.Kind == KindVersion {
+			v = max(v, f.Default.Version)
+		}
+	}
+	return v
 }

@@ -31,7 +31,7 @@ type FixtureHeader struct {
 	Chain        string `json:"chain"` // library name (the chain directory's name)
 	ChainID      string `json:"chain_id"`
 	GenesisHash  string `json:"genesis_hash"`  // hex sha256 of the genesis' canonical JSON
-	Release      string `json:"release"`       // chain.Version of the recording build
+	Release      string `json:"release"`       // buildinfo.Version of the recording build
 	RecordedBy   string `json:"recorded_by"`   // the recording program and Go release
 	ConfigDigest string `json:"config_digest"` // hex sha256 of the recorded config.toml
 	From         int64  `json:"from"`          // always 1: fixtures start at genesis

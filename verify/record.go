@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/forkgate/forkgate/buildinfo"
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"
 )
@@ -27,7 +28,7 @@ type RecordOptions struct {
 
 // RecordedBy names the recording program.
 func RecordedBy() string {
-	return fmt.Sprintf("forkgate %s (%s)", chain.Version, runtime.Version())
+	return fmt.Sprintf("forkgate %s (%s)", buildinfo.Version, runtime.Version())
 }
 
 // Record runs the chain from genesis with this build and returns its
@@ -94,7 +95,7 @@ func Record(c *Chain, o RecordOptions) (*Fixture, error) {
 	cd := sha256.Sum256(c.ConfigBytes)
 	f := &Fixture{
 		Header: FixtureHeader{Format: FixtureFormat, Chain: c.Name, ChainID: g.ChainID, GenesisHash: hex.EncodeToString(gh[:]),
-			Release: chain.Version, RecordedBy: RecordedBy(), ConfigDigest: hex.EncodeToString(cd[:]),
+			Release: buildinfo.Version, RecordedBy: RecordedBy(), ConfigDigest: hex.EncodeToString(cd[:]),
 			From: 1, To: blocks, Actions: map[string]int64{}},
 		Config:  c.ConfigBytes,
 		Genesis: genesisJSON,

@@ -20,7 +20,7 @@ type Report struct {
 	ExitCode int            `json:"exit_code"` // 0 ok, 1 mismatch, 2 error
 	Old      string         `json:"old"`       // "recorded fixtures", a fixture file or a binary
 	New      string         `json:"new"`       // this build or a binary
-	Release  string         `json:"release"`   // chain.Version of the verifying build
+	Release  string         `json:"release"`   // buildinfo.Version of the verifying build
 	Parallel int            `json:"parallel"`
 	Seconds  float64        `json:"seconds"`
 	Blocks   int64          `json:"blocks_executed"` // by the new build, over every scenario

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/forkgate/forkgate/buildinfo"
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"
 )
@@ -172,7 +173,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		defer os.RemoveAll(work)
 	}
 
-	rep := &Report{Format: ReportFormat, Old: oldName, New: newName, Parallel: o.Parallel, Release: chain.Version}
+	rep := &Report{Format: ReportFormat, Old: oldName, New: newName, Parallel: o.Parallel, Release: buildinfo.Version}
 	var runs []*chainRun
 	for _, c := range o.Chains {
 		cr, err := prepare(c, o, oldFixture, work)

@@ -3,15 +3,18 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/forkgate/forkgate/buildinfo"
 	"io"
 
 	"github.com/spf13/cobra"
 )
 
+// Exit codes, the same for every command (README, docs/cli-json.md).
 const (
 	exitOK       = 0
-	exitFindings = 1
-	exitUsage    = 2
+	exitFindings = 1 // findings or a mismatch
+	exitUsage    = 2 // unusable input
+	exitUpgrade  = 3 // upgrade needed: a node halted at a version it does not implement
 )
 
 // exitError carries an exit code out of a command. An empty msg means the
@@ -42,11 +45,14 @@ func newRootCmd() *cobra.Command {
 		Long: `forkgate makes blockchain network upgrades safe, from the developer's
 first fork to the operator's last status check.
 
-Exit codes: 0 ok, 1 findings or mismatch, 2 unusable input.`,
+Exit codes: 0 ok, 1 findings or mismatch, 2 unusable input, 3 upgrade
+needed (a node halted at a protocol version it does not implement).`,
+		Version:       buildinfo.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("format", "text", "output format: text or json")
+	root.SetVersionTemplate("{{.Name}} {{.Version}} (run forkgate version for the commit, protocol and fork registry)\n")
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
