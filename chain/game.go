@@ -263,7 +263,7 @@ func checkStake(ctx *Context, action string, stake uint64) error {
 
 // revealTimeout is the reveal window in blocks; a misconfigured value below
 // 1 is treated as 1 so a game can always finish.
-func revealTimeout(ctx *Context) int64 { return max(1, ctx.Params.RevealTimeout.At(ctx.Height)) }
+func revealTimeout(ctx *Context) int64 { return max(1, ctx.Param(ctx.Params.RevealTimeout)) }
 
 func gameOpen(ctx *Context, p GameOpenPayload) error {
 	if err := checkStake(ctx, "open", p.Stake); err != nil {

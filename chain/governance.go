@@ -263,7 +263,7 @@ func propose(ctx *Context, p GovPropose) error {
 	}
 	var deposit uint64
 	if ctx.Active(ctx.Forks.GovDeposit) {
-		d := ctx.Params.Deposit.At(ctx.Height)
+		d := ctx.Param(ctx.Params.Deposit)
 		if d < 0 {
 			return fmt.Errorf("governance.deposit is %d at height %d: fix the config, a deposit cannot be negative", d, ctx.Height)
 		}

@@ -362,7 +362,7 @@ func register(ctx *Context) error {
 	} else if ok {
 		return Reject("producers.register: %s is already a candidate", ctx.Sender)
 	}
-	bond := ctx.Params.MinBond.At(ctx.Height)
+	bond := ctx.Param(ctx.Params.MinBond)
 	if bond < 0 {
 		return fmt.Errorf("producers.minBond is %d at height %d: fix the config, a bond cannot be negative", bond, ctx.Height)
 	}

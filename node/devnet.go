@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/forkgate/forkgate/chain"
 )
 
 // DevnetOptions configure Devnet. Zero values take the defaults.
@@ -190,7 +192,7 @@ func Devnet(ctx context.Context, o DevnetOptions) (res *DevnetResult, err error)
 	}
 	res.Height, res.StateHash, res.Versions = st.Height, st.StateHash, st.Versions
 	for _, f := range st.Forks.All {
-		if f.Key == "game.ForkGamePayoutV2" && f.Active {
+		if f.Key == chain.ForkGamePayoutV2.Key() && f.Active {
 			res.PayoutV2Height = f.Height
 		}
 	}

@@ -240,13 +240,6 @@ func (n *Node) openApp() error {
 		return err
 	}
 	n.state = st
-	// The schedule keeps version activations it learnt from a previous
-	// App; a rebuilt App must start from the config again.
-	cfg, err := LoadConfig(n.l.cfg.Path)
-	if err != nil {
-		return err
-	}
-	n.l.cfg.Schedule = cfg.Schedule
 	n.app, err = n.newApp()
 	return err
 }
@@ -338,7 +331,7 @@ func (n *Node) reconcile(policy schedule.Policy) error {
 
 // head describes the stored chain for schedule.CheckCompatible.
 func (n *Node) head(h int64) (schedule.Head, error) {
-	head := schedule.Head{Height: h, Time: n.l.genesis.Time}
+	head := schedule.Head{Height: h, Time: n.l.genesis.Time, ParentHeight: -1, Locator: n.locator()}
 	if h > 0 && h <= n.blocks.Height() {
 		b, err := n.blocks.Get(h)
 		if err != nil {
@@ -346,34 +339,8 @@ func (n *Node) head(h int64) (schedule.Head, error) {
 		}
 		head.Time = b.Time
 	}
-	top := min(h, n.blocks.Height())
-	head.HeightAtTime = func(t int64) (int64, bool) {
-		lo, hi := int64(1), top+1 // first height in [1, top] with time >= t
-		for lo < hi {
-			m := (lo + hi) / 2
-			b, err := n.blocks.Get(m)
-			if err != nil {
-				return 0, false
-			}
-			if b.Time >= t {
-				hi = m
-			} else {
-				lo = m + 1
-			}
-		}
-		return lo, lo <= top
-	}
-	sig := n.app.Signal()
-	head.VersionHeight = func(v uint32) (int64, bool) { return sig.ActivationHeight(v) }
-	// A parallel chain's block h is anchored at parent height ParentStart+h,
-	// so parent-height forks map to heights of this chain exactly.
-	head.ParentHeight = -1
 	if g := n.l.genesis; g.ParentStart > 0 {
 		head.ParentHeight = g.Point(h, 0).ParentHeight
-		head.HeightAtParent = func(p int64) (int64, bool) {
-			at, _ := g.HeightAtParent(p)
-			return at, at <= top
-		}
 	}
 	return head, nil
 }

@@ -127,28 +127,18 @@ func (n *Node) Status() (*Status, error) {
 	st.ProtocolVersion = 1
 	versionForks := map[uint32][]string{}
 	var points []ForkInfo
+	loc := n.locator()
+	rules := sched.Rules(n.l.genesis.Point(h, st.Time), sig)
 	for _, e := range sched.Entries() {
 		fi := ForkInfo{Key: e.Fork.Key(), Kind: e.Activation.Kind.String(), Height: -1,
 			Activation: forkfile.FormatActivation(e.Activation, e.Fork.Domain)}
-		a := e.Activation
-		switch a.Kind {
-		case schedule.KindHeight:
-			fi.Height = a.Height
-			if e.Fork.Domain == schedule.DomainParent {
-				fi.Height = -1
-				if at, ok := n.l.genesis.HeightAtParent(a.Height); ok {
-					fi.Height = at
-				}
-			}
-		case schedule.KindTime:
-			fi.Height = n.heightAtTime(a.Time)
-		case schedule.KindVersion:
-			versionForks[a.Version] = append(versionForks[a.Version], fi.Key)
-			if vh, ok := sig.ActivationHeight(a.Version); ok {
-				fi.Height = vh
-			}
+		if at, ok := loc.ActivationHeight(e.Activation, e.Fork.Domain); ok {
+			fi.Height = at
 		}
-		fi.Active = sched.IsActive(fi.Key, n.l.genesis.Point(h, st.Time))
+		if e.Activation.Kind == schedule.KindVersion {
+			versionForks[e.Activation.Version] = append(versionForks[e.Activation.Version], fi.Key)
+		}
+		fi.Active = rules.Active(sched.Fork(e.Fork.Scope, e.Fork.Name))
 		st.Forks.All = append(st.Forks.All, fi)
 		if fi.Height >= 0 {
 			points = append(points, fi)
@@ -221,15 +211,6 @@ func (n *Node) Status() (*Status, error) {
 		st.Producers = []ProducerInfo{}
 	}
 	return st, nil
-}
-
-// heightAtTime is the first height whose block time is at or after t.
-func (n *Node) heightAtTime(t int64) int64 {
-	g, iv := n.l.genesis.Time, n.l.cfg.Node.BlockInterval
-	if t <= g {
-		return 0
-	}
-	return (t - g + iv - 1) / iv
 }
 
 // HTTPServer serves the status API.

@@ -131,11 +131,11 @@ func maxParam(s *schedule.Schedule, name string, def int64) int64 {
 		if ph.Name != name {
 			continue
 		}
-		if ph.Base != nil && ph.Base.IsInt {
+		if ph.Base != nil && ph.Base.IsInt() {
 			out = max(out, ph.Base.Int)
 		}
 		for _, o := range ph.Overrides {
-			if o.Value.IsInt {
+			if o.Value.IsInt() {
 				out = max(out, o.Value.Int)
 			}
 		}

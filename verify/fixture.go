@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/forkgate/forkgate/schedule"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/forkgate/forkgate/chain"
@@ -108,6 +110,32 @@ func (f *Fixture) Height(h int64) *HeightRecord {
 		return nil
 	}
 	return &f.Heights[h-f.Header.From]
+}
+
+// Locator maps the config's activations to heights of the recorded chain:
+// times through the recorded block times, parent heights through the
+// genesis' anchoring, versions through the recorded activations.
+func (f *Fixture) Locator(g *chain.Genesis) schedule.Locator {
+	versions := schedule.VersionHeights{}
+	for _, v := range f.Header.Versions {
+		versions[v.Version] = v.Height
+	}
+	loc := schedule.Locator{VersionHeight: versions.ActivationHeight}
+	if g.ParentStart > 0 {
+		loc.HeightAtParent = g.HeightAtParent
+	}
+	loc.HeightAtTime = func(t int64) (int64, bool) {
+		if t <= g.Time {
+			return 0, true
+		}
+		n := len(f.Heights)
+		i := sort.Search(n, func(i int) bool { return f.Heights[i].Block.Time >= t })
+		if i == n {
+			return 0, false // beyond the recording
+		}
+		return f.Header.From + int64(i), true
+	}
+	return loc
 }
 
 // Root is the recorded state hash at h (the empty tree's root at 0).

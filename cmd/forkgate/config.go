@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -187,14 +188,16 @@ type showReport struct {
 func newShowCmd() *cobra.Command {
 	var height, tm, parentHeight int64
 	var registry string
+	var versionActive []string
 	c := &cobra.Command{
 		Use:   "show FILE",
 		Short: "List every fork, its activation, and whether it is active at a height",
 		Long: `show lists every fork in the file (and, with --registry, the registered ones it
-omits, as never). With --height (and --time, --parent-height for time and
-parent-height forks) it says which are active there and the parameter values
-in force. Version forks count as not active: their height is known only once
-producers adopt the version.`,
+omits, with their defaults). With --height (and --time, --parent-height for
+time and parent-height forks) it says which are active there and the
+parameter values in force. Version forks count as not active unless
+--version-active says from which height a version is active (their height is
+known only once producers adopt the version).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := outputFormat(cmd)
@@ -213,6 +216,16 @@ producers adopt the version.`,
 			rep := showReport{File: args[0], Title: f.Title, Forks: []showFork{}, Findings: fs}
 			if rep.Findings == nil {
 				rep.Findings = []schedule.Finding{}
+			}
+			oracle := schedule.VersionHeights{}
+			for _, va := range versionActive {
+				v, h, ok := strings.Cut(va, "=")
+				n, err1 := strconv.ParseUint(v, 10, 32)
+				hh, err2 := strconv.ParseInt(h, 10, 64)
+				if !ok || err1 != nil || err2 != nil || n == 0 || hh < 0 {
+					return usageErr("--version-active %q: write VERSION=HEIGHT, e.g. 2=500", va)
+				}
+				oracle[uint32(n)] = hh
 			}
 			at := cmd.Flags().Changed("height")
 			if at {
@@ -239,14 +252,14 @@ producers adopt the version.`,
 					sf.Note = e.Fork.Note
 				}
 				if at {
-					active := s.IsActive(e.Fork.Key(), b)
+					active := s.IsActive(e.Fork.Key(), b, oracle)
 					sf.Active = &active
 				}
 				rep.Forks = append(rep.Forks, sf)
 			}
 			if at {
 				for _, name := range s.Params() {
-					if v, ok := s.ParamValue(name, height); ok {
+					if v, ok := s.ParamValue(name, b, oracle); ok {
 						rep.Params = append(rep.Params, showParam{Name: name, Value: v.Text})
 					}
 				}
@@ -262,7 +275,8 @@ producers adopt the version.`,
 	c.Flags().Int64Var(&height, "height", 0, "height to evaluate")
 	c.Flags().Int64Var(&tm, "time", 0, "block time (unix seconds) for time forks")
 	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height for parent-height forks")
-	c.Flags().StringVar(&registry, "registry", "", "registry file; registered forks the file omits are shown as never")
+	c.Flags().StringVar(&registry, "registry", "", "registry file; registered forks the file omits are shown with their defaults")
+	c.Flags().StringArrayVar(&versionActive, "version-active", nil, "VERSION=HEIGHT: evaluate version forks as if the version is active from HEIGHT (repeatable)")
 	return c
 }
 
