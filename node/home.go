@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/forkgate/forkgate/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,10 +170,10 @@ func Init(home string, o InitOptions) error {
 			return fmt.Errorf("init: %v", err)
 		}
 	}
-	if err := writeFileAtomic(h.Genesis(), append(gb, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(h.Genesis(), append(gb, '\n'), 0o644); err != nil {
 		return fmt.Errorf("init: %v", err)
 	}
-	if err := writeFileAtomic(h.Config(), cfg, 0o644); err != nil {
+	if err := atomicfile.Write(h.Config(), cfg, 0o644); err != nil {
 		return fmt.Errorf("init: %v", err)
 	}
 	if err := os.MkdirAll(h.Data(), 0o700); err != nil {
@@ -208,36 +209,6 @@ func setNodeKeys(cfg []byte, kv map[string]string) ([]byte, error) {
 		}
 	}
 	return []byte(strings.Join(lines, "")), nil
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so a crash
-// leaves the old file or the new one.
-func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, perm)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable.
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // loaded is everything a node reads from its home before opening the data.

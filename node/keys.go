@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/forkgate/forkgate/atomicfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -58,7 +59,7 @@ func writeKey(dir string, k *Key) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, k.Name+".json"), append(b, '\n'), 0o600)
+	return atomicfile.Write(filepath.Join(dir, k.Name+".json"), append(b, '\n'), 0o600)
 }
 
 // LoadKeys reads every key of HOME/keys, sorted by name.

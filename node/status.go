@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/forkgate/forkgate/atomicfile"
 	"net"
 	"net/http"
 	"os"
@@ -257,7 +258,7 @@ func (n *Node) ServeHTTP(addr string) (*HTTPServer, error) {
 	s := &HTTPServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, addr: ln.Addr().String(), done: make(chan struct{})}
 	if !n.readOnly {
 		s.file = n.l.home.addrFile()
-		writeFileAtomic(s.file, []byte(s.addr+"\n"), 0o600)
+		atomicfile.Write(s.file, []byte(s.addr+"\n"), 0o600)
 	}
 	go func() {
 		defer close(s.done)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/forkgate/forkgate/atomicfile"
 	"github.com/forkgate/forkgate/schedule"
 	"io"
 	"os"
@@ -217,27 +218,16 @@ func (f *Fixture) Encode(w io.Writer) error {
 	return zw.Close()
 }
 
-// WriteFile writes the fixture to path through a temporary file.
+// WriteFile writes the fixture to path atomically and durably.
 func (f *Fixture) WriteFile(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".fixture-*")
-	if err != nil {
+	var buf bytes.Buffer
+	if err := f.Encode(&buf); err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	err = f.Encode(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, buf.Bytes(), 0o644)
 }
 
 // FixtureError is an unusable fixture (exit code 2).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/forkgate/forkgate/atomicfile"
 	"io"
 	"os"
 	"sort"
@@ -416,7 +417,7 @@ record at the top. Every other comment and the layout are kept.`,
 				_, err := cmd.OutOrStdout().Write(out)
 				return err
 			}
-			if err := writeFileAtomic(args[0], out); err != nil {
+			if err := replaceConfig(args[0], out); err != nil {
 				return usageErr("writing %s: %v", args[0], err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: set %s = %s\n", args[0], args[1], args[2])
@@ -460,7 +461,7 @@ diff. With --check it changes nothing and exits 1 if a file is not canonical.`,
 				}
 				differ = append(differ, path)
 				if !check {
-					if err := writeFileAtomic(path, out); err != nil {
+					if err := replaceConfig(path, out); err != nil {
 						return usageErr("writing %s: %v", path, err)
 					}
 				}
@@ -483,18 +484,14 @@ diff. With --check it changes nothing and exits 1 if a file is not canonical.`,
 	return c
 }
 
-// writeFileAtomic replaces a file through a rename, so an interrupted write
-// never leaves half a config behind.
-func writeFileAtomic(path string, data []byte) error {
+// replaceConfig rewrites a config in place, keeping its permissions; an
+// interrupted write never leaves half a config behind.
+func replaceConfig(path string, data []byte) error {
 	mode := os.FileMode(0o644)
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp := path + ".forkgate-tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, mode)
 }
 
 // forkPointsFromConfig gathers a config's fork-ID points (see
