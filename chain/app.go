@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/forkgate/forkgate/codec"
 	"sort"
 	"sync"
 
@@ -500,13 +501,13 @@ func addBurned(kv KV, amount uint64) error {
 	}
 	var total uint64
 	if b != nil {
-		r := NewReader(b)
+		r := codec.NewReader(b)
 		total = r.U64()
 		if err := r.Done("meta/burned"); err != nil {
 			return err
 		}
 	}
-	var w Writer
+	var w codec.Writer
 	w.U64(total + amount)
 	return kv.Set(key, w.Out())
 }
@@ -514,7 +515,7 @@ func addBurned(kv KV, amount uint64) error {
 var producerSetKey = []byte("meta/producers")
 
 func putProducerSet(kv KV, set []Address) error {
-	var w Writer
+	var w codec.Writer
 	w.U32(uint32(len(set)))
 	for _, a := range set {
 		w.Fixed(a[:])
@@ -530,9 +531,9 @@ func getProducerSet(kv KV) ([]Address, error) {
 	if b == nil {
 		return nil, errors.New("no producer set: the chain was not initialised (InitChain)")
 	}
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	n := r.U32()
-	if n > maxField/20 {
+	if n > codec.MaxField/20 {
 		return nil, fmt.Errorf("producer set of %d entries is corrupt", n)
 	}
 	set := make([]Address, n)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/forkgate/forkgate/codec"
 	"log"
 
 	"github.com/cockroachdb/pebble"
@@ -27,7 +28,7 @@ type Block struct {
 
 // Encode is the block's canonical encoding.
 func (b *Block) Encode() []byte {
-	var w chain.Writer
+	var w codec.Writer
 	w.U8(BlockFormat)
 	w.I64(b.Height)
 	w.I64(b.Time)
@@ -45,7 +46,7 @@ const maxBlockTxs = 1 << 20
 
 // DecodeBlock reads a canonical block encoding.
 func DecodeBlock(raw []byte) (*Block, error) {
-	r := chain.NewReader(raw)
+	r := codec.NewReader(raw)
 	if f := r.U8(); r.Err() == nil && f != BlockFormat {
 		return nil, fmt.Errorf("block format %d, this build reads %d: use a newer forkgate", f, BlockFormat)
 	}

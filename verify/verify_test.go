@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"github.com/forkgate/forkgate/codec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -259,7 +260,7 @@ func firstFaultyBlock(t *testing.T, f *Fixture) (height int64, index int, recipi
 			if err != nil || out.Code != chain.CodeOK || tx.Exec != "coins" || tx.Action != "transfer" {
 				continue
 			}
-			r := chain.NewReader(tx.Payload)
+			r := codec.NewReader(tx.Payload)
 			to, amount := r.String(), r.U64()
 			if amount%7 == 0 {
 				a, err := chain.ParseAddress(to, false)
