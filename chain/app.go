@@ -14,9 +14,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/forkgate/forkgate/codec"
 	"sort"
 	"sync"
+
+	"github.com/forkgate/forkgate/codec"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/forkgate/forkgate/buildinfo"

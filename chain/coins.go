@@ -2,8 +2,9 @@ package chain
 
 import (
 	"fmt"
-	"github.com/forkgate/forkgate/codec"
 	"math"
+
+	"github.com/forkgate/forkgate/codec"
 )
 
 // Account is an address's coin balance and transaction count.

@@ -2,8 +2,9 @@ package chain
 
 import (
 	"fmt"
-	"github.com/forkgate/forkgate/codec"
 	"math/bits"
+
+	"github.com/forkgate/forkgate/codec"
 
 	"github.com/forkgate/forkgate/schedule"
 	"github.com/forkgate/forkgate/signal"

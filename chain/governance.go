@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
 	"github.com/forkgate/forkgate/codec"
 
 	"github.com/forkgate/forkgate/signal"

@@ -3,8 +3,9 @@ package chain
 import (
 	"bytes"
 	"fmt"
-	"github.com/forkgate/forkgate/codec"
 	"sort"
+
+	"github.com/forkgate/forkgate/codec"
 )
 
 // Producers is the stake, vote and candidacy executor, and the chain's

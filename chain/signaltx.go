@@ -3,6 +3,7 @@ package chain
 import (
 	"crypto/ed25519"
 	"fmt"
+
 	"github.com/forkgate/forkgate/codec"
 )
 

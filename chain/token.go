@@ -2,6 +2,7 @@ package chain
 
 import (
 	"fmt"
+
 	"github.com/forkgate/forkgate/codec"
 )
 

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+
 	"github.com/forkgate/forkgate/codec"
 )
 

@@ -5,8 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/forkgate/forkgate/codec"
 	"log"
+
+	"github.com/forkgate/forkgate/codec"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/forkgate/forkgate/chain"

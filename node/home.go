@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/forkgate/forkgate/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/forkgate/forkgate/atomicfile"
 
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/forkfile"

@@ -6,11 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/forkgate/forkgate/atomicfile"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/forkgate/forkgate/atomicfile"
 
 	"github.com/forkgate/forkgate/chain"
 )

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/forkgate/forkgate/atomicfile"
 	"net"
 	"net/http"
 	"os"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/forkgate/forkgate/atomicfile"
 
 	"github.com/forkgate/forkgate/buildinfo"
 	"github.com/forkgate/forkgate/forkfile"

@@ -5,8 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"github.com/forkgate/forkgate/codec"
 	"strings"
+
+	"github.com/forkgate/forkgate/codec"
 
 	"github.com/forkgate/forkgate/chain"
 )

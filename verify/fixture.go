@@ -10,13 +10,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/forkgate/forkgate/atomicfile"
-	"github.com/forkgate/forkgate/schedule"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/forkgate/forkgate/atomicfile"
+	"github.com/forkgate/forkgate/schedule"
 
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"

@@ -5,10 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/forkgate/forkgate/forkfile"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/forkgate/forkgate/forkfile"
 
 	"github.com/forkgate/forkgate/node"
 	"github.com/forkgate/forkgate/schedule"

@@ -5,11 +5,12 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"github.com/forkgate/forkgate/codec"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/forkgate/forkgate/codec"
 
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/state"

@@ -37,8 +37,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"github.com/forkgate/forkgate/codec"
 	"slices"
+
+	"github.com/forkgate/forkgate/codec"
 
 	"github.com/forkgate/forkgate/chain"
 )

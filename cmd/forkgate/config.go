@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/forkgate/forkgate/atomicfile"
 	"io"
 	"os"
 	"sort"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/forkgate/forkgate/atomicfile"
 
 	"github.com/forkgate/forkgate/forkfile"
 	"github.com/forkgate/forkgate/schedule"
