@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/forkgate
 
-.PHONY: build test demo tour verify bench fuzz
+.PHONY: build test demo tour verify bench fuzz fuzz-short
 
 # The commit is stamped at link time (GOFLAGS may turn VCS stamping off).
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
@@ -39,3 +39,10 @@ bench:
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./forkfile/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFixture$$' -fuzztime $(FUZZTIME) ./verify/
+
+# fuzz-short is CI's short run of the fuzz tests (.ci/run): each for
+# FUZZ_SHORT (10 s). `make fuzz FUZZTIME=10m` runs them longer.
+FUZZ_SHORT ?= 10s
+fuzz-short:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFixture$$' -fuzztime $(FUZZ_SHORT) ./verify/

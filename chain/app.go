@@ -494,9 +494,11 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	return &abci.ResponseCheckTx{Code: CodeOK}, nil
 }
 
+// burnedKey holds the fees burned before ForkFeeToProducer.
+var burnedKey = []byte("meta/burned")
+
 func addBurned(kv KV, amount uint64) error {
-	key := []byte("meta/burned")
-	b, err := kv.Get(key)
+	b, err := kv.Get(burnedKey)
 	if err != nil {
 		return err
 	}
@@ -510,7 +512,7 @@ func addBurned(kv KV, amount uint64) error {
 	}
 	var w codec.Writer
 	w.U64(total + amount)
-	return kv.Set(key, w.Out())
+	return kv.Set(burnedKey, w.Out())
 }
 
 var producerSetKey = []byte("meta/producers")

@@ -11,16 +11,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/forkgate/forkgate/atomicfile"
-	"github.com/forkgate/forkgate/schedule"
-
 	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/codec"
 	"github.com/forkgate/forkgate/node"
+	"github.com/forkgate/forkgate/schedule"
 )
 
 // FixtureFormat versions the fixture file. A reader refuses other formats.
@@ -160,17 +161,42 @@ func (f *Fixture) GenesisValue() (*chain.Genesis, error) {
 	return &g, nil
 }
 
-// The body after the header line, all integers big-endian:
+// The body after the header line, in package codec's encoding (integers
+// big-endian, bytes = u32 length ‖ data):
 //
 //	bytes config | bytes genesis | u32 n |
 //	n × ( bytes block | u32 t × (u32 index, u32 code, 32 digest) |
 //	      u32 w × (bytes key, u8 set, [bytes value if set]) ) |
 //	32 bytes sha256 of everything before it (header line included)
 //
-// bytes = u32 length ‖ data. The whole file is gzip-compressed.
+// The whole file is gzip-compressed.
+
+// Bounds a reader enforces before anything is allocated, and a writer
+// before it writes a fixture that could not be read back.
+const (
+	// MaxFixtureBytes caps a fixture's decompressed size: a gzip stream
+	// expands up to about a thousand times, so without a cap a small
+	// crafted file exhausts memory. The library's fixtures are well under
+	// 1 MiB; 300 blocks of 200 transactions take about 30 MiB.
+	MaxFixtureBytes = 64 << 20
+	// maxHeaderLine bounds the JSON header line.
+	maxHeaderLine = 1 << 20
+	// maxFixtureHeights bounds the heights a fixture may hold.
+	maxFixtureHeights = 1 << 24
+	// Minimum encoded sizes, which bound each count by the bytes left.
+	minHeightSize  = 4 + 4 + 4  // empty block bytes, no outcomes, no writes
+	minOutcomeSize = 4 + 4 + 32 // index, code, digest
+	minWriteSize   = 4 + 1      // empty key, deleted
+)
+
+// maxFixtureBytes is MaxFixtureBytes; tests lower it.
+var maxFixtureBytes int64 = MaxFixtureBytes
 
 // Encode writes the fixture (gzip-compressed) to w.
 func (f *Fixture) Encode(w io.Writer) error {
+	if len(f.Config) > codec.MaxField || len(f.Genesis) > codec.MaxField {
+		return fmt.Errorf("fixture: the config (%d bytes) or the genesis (%d bytes) is larger than a fixture holds (%d bytes)", len(f.Config), len(f.Genesis), codec.MaxField)
+	}
 	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
 	if err != nil {
 		return err
@@ -182,33 +208,42 @@ func (f *Fixture) Encode(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(bw, "%s%s\n", fixtureMagic, hj)
-	var e enc
-	e.bytes(f.Config)
-	e.bytes(f.Genesis)
-	e.u32(uint32(len(f.Heights)))
-	bw.Write(e.b)
+	var e codec.Writer
+	e.Bytes(f.Config)
+	e.Bytes(f.Genesis)
+	e.U32(uint32(len(f.Heights)))
+	bw.Write(e.Out())
+	written := int64(len(fixtureMagic) + len(hj) + 1 + len(e.Out()))
+	var buf []byte
 	for _, hr := range f.Heights {
-		e.b = e.b[:0]
-		e.bytes(hr.Block.Encode())
-		e.u32(uint32(len(hr.Txs)))
-		for _, t := range hr.Txs {
-			e.u32(uint32(t.Index))
-			e.u32(t.Code)
-			e.b = append(e.b, t.WriteDigest[:]...)
+		e.Reset(buf[:0])
+		blk := hr.Block.Encode()
+		if len(blk) > codec.MaxField {
+			return fmt.Errorf("fixture: block %d encodes to %d bytes, more than a fixture holds (%d)", hr.Block.Height, len(blk), codec.MaxField)
 		}
-		e.u32(uint32(len(hr.Writes)))
+		e.Bytes(blk)
+		e.U32(uint32(len(hr.Txs)))
+		for _, t := range hr.Txs {
+			e.U32(uint32(t.Index))
+			e.U32(t.Code)
+			e.Fixed(t.WriteDigest[:])
+		}
+		e.U32(uint32(len(hr.Writes)))
 		for _, wr := range hr.Writes {
-			e.bytes(wr.Key)
-			if wr.Value == nil {
-				e.b = append(e.b, 0)
-			} else {
-				e.b = append(e.b, 1)
-				e.bytes(wr.Value)
+			e.Bytes(wr.Key)
+			e.Bool(wr.Value != nil)
+			if wr.Value != nil {
+				e.Bytes(wr.Value)
 			}
 		}
-		if _, err := bw.Write(e.b); err != nil {
+		buf = e.Out()
+		written += int64(len(buf))
+		if _, err := bw.Write(buf); err != nil {
 			return err
 		}
+	}
+	if written+sha256.Size > maxFixtureBytes {
+		return fmt.Errorf("fixture: %d bytes uncompressed, more than a reader accepts (%d MiB): record fewer blocks (--blocks)", written+sha256.Size, maxFixtureBytes>>20)
 	}
 	if err := bw.Flush(); err != nil {
 		return err
@@ -242,27 +277,56 @@ func (e *FixtureError) Error() string { return e.Path + ": " + e.Msg }
 // ReadFixture reads and checks a fixture file: header, structure,
 // checksum, consecutive heights, and every block's app hash present.
 func ReadFixture(path string) (*Fixture, error) {
+	fail := func(msg string) error { return &FixtureError{Path: path, Msg: msg} }
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fail(fmt.Sprintf("cannot read the fixture: %v (record one with forkgate record CHAIN_DIR)", err))
+	}
+	if st.Size() > maxFixtureBytes {
+		return nil, fail(fmt.Sprintf("the file is %d MiB, more than a fixture may be (%d MiB): it is not a forkgate fixture", st.Size()>>20, maxFixtureBytes>>20))
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &FixtureError{Path: path, Msg: fmt.Sprintf("cannot read the fixture: %v (record one with forkgate record CHAIN_DIR)", err)}
+		return nil, fail(fmt.Sprintf("cannot read the fixture: %v (record one with forkgate record CHAIN_DIR)", err))
 	}
 	f, err := DecodeFixture(b)
 	if err != nil {
-		return nil, &FixtureError{Path: path, Msg: err.Error()}
+		return nil, fail(err.Error())
 	}
 	return f, nil
 }
 
-// DecodeFixture decodes a fixture file's bytes.
+// DecodeFixture decodes a fixture file's bytes. Every count and length read
+// is bounded before it sizes an allocation, and the decompressed stream is
+// capped at MaxFixtureBytes, so no input makes it run out of memory.
 func DecodeFixture(b []byte) (*Fixture, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("not a forkgate fixture (not gzip: %v)", err)
 	}
-	raw, err := io.ReadAll(io.LimitReader(zr, 1<<30))
-	if err != nil {
+	// The magic first: a file that is not a fixture is refused before
+	// anything else is decompressed.
+	br := bufio.NewReaderSize(io.LimitReader(zr, maxFixtureBytes+1), 1<<16)
+	magic := make([]byte, len(fixtureMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != fixtureMagic {
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("damaged fixture (gzip: %v): record it again", err)
+		}
+		return nil, fmt.Errorf("not a forkgate fixture (the first line does not start with %q)", strings.TrimSpace(fixtureMagic))
+	}
+	var raw bytes.Buffer
+	raw.Write(magic)
+	if _, err := raw.ReadFrom(br); err != nil {
 		return nil, fmt.Errorf("damaged fixture (gzip: %v): record it again", err)
 	}
+	if int64(raw.Len()) > maxFixtureBytes {
+		return nil, fmt.Errorf("the fixture decompresses to more than %d MiB, more than a fixture may hold: a damaged file or a compression bomb; refused", maxFixtureBytes>>20)
+	}
+	return decodeBody(raw.Bytes())
+}
+
+// decodeBody decodes the decompressed fixture: header line, body, checksum.
+func decodeBody(raw []byte) (*Fixture, error) {
 	if len(raw) < 32 {
 		return nil, errors.New("damaged fixture: too short")
 	}
@@ -270,9 +334,14 @@ func DecodeFixture(b []byte) (*Fixture, error) {
 	if got := sha256.Sum256(body); !bytes.Equal(got[:], want) {
 		return nil, fmt.Errorf("damaged fixture: checksum mismatch (records %x, content hashes to %x): record it again", want, got)
 	}
-	nl := bytes.IndexByte(body, '\n')
+	return parseFixture(body)
+}
+
+// parseFixture decodes a fixture's header line and body (checksum removed).
+func parseFixture(body []byte) (*Fixture, error) {
+	nl := bytes.IndexByte(body[:min(len(body), maxHeaderLine)], '\n')
 	if nl < 0 || !bytes.HasPrefix(body, []byte(fixtureMagic)) {
-		return nil, fmt.Errorf("not a forkgate fixture (the first line does not start with %q)", strings.TrimSpace(fixtureMagic))
+		return nil, fmt.Errorf("not a forkgate fixture (no header line of at most %d bytes starting with %q)", maxHeaderLine, strings.TrimSpace(fixtureMagic))
 	}
 	f := &Fixture{}
 	if err := json.Unmarshal(body[len(fixtureMagic):nl], &f.Header); err != nil {
@@ -281,22 +350,22 @@ func DecodeFixture(b []byte) (*Fixture, error) {
 	if f.Header.Format != FixtureFormat {
 		return nil, fmt.Errorf("fixture format %d, this build reads %d: use the forkgate release that reads it, or record the fixture again", f.Header.Format, FixtureFormat)
 	}
-	if f.Header.From != 1 || f.Header.To < 1 {
-		return nil, fmt.Errorf("fixture header says heights %d..%d; fixtures start at 1", f.Header.From, f.Header.To)
+	if f.Header.From != 1 || f.Header.To < 1 || f.Header.To > maxFixtureHeights {
+		return nil, fmt.Errorf("fixture header says heights %d..%d; fixtures start at 1 and hold at most %d heights", f.Header.From, f.Header.To, maxFixtureHeights)
 	}
-	d := dec{b: body[nl+1:]}
-	f.Config = d.bytes()
-	f.Genesis = d.bytes()
-	n := d.u32()
-	if d.err == nil && int64(n) != f.Header.To-f.Header.From+1 {
+	r := codec.NewReader(body[nl+1:])
+	f.Config = r.Bytes()
+	f.Genesis = r.Bytes()
+	n := r.Count(maxFixtureHeights, minHeightSize)
+	if r.Err() == nil && int64(n) != f.Header.To-f.Header.From+1 {
 		return nil, fmt.Errorf("fixture header says heights %d..%d but the body holds %d", f.Header.From, f.Header.To, n)
 	}
 	f.Heights = make([]HeightRecord, 0, n)
-	for i := uint32(0); i < n && d.err == nil; i++ {
+	for i := 0; i < n && r.Err() == nil; i++ {
 		h := f.Header.From + int64(i)
 		var hr HeightRecord
-		raw := d.bytes()
-		if d.err != nil {
+		raw := r.Bytes()
+		if r.Err() != nil {
 			break
 		}
 		blk, err := node.DecodeBlock(raw)
@@ -307,20 +376,25 @@ func DecodeFixture(b []byte) (*Fixture, error) {
 			return nil, fmt.Errorf("fixture height %d holds block %d with a %d-byte app hash: the fixture is damaged", h, blk.Height, len(blk.AppHash))
 		}
 		hr.Block = blk
-		nt := d.u32()
-		if d.err == nil && int(nt) != len(blk.Txs)-1 && !(nt == 0 && len(blk.Txs) == 0) {
+		nt := r.Count(uint32(max(len(blk.Txs)-1, 0)), minOutcomeSize)
+		if r.Err() == nil && nt != len(blk.Txs)-1 && !(nt == 0 && len(blk.Txs) == 0) {
 			return nil, fmt.Errorf("fixture height %d: %d outcomes for %d user transactions", h, nt, len(blk.Txs)-1)
 		}
-		for j := uint32(0); j < nt && d.err == nil; j++ {
-			t := TxOutcome{Index: int(d.u32()), Code: d.u32()}
-			copy(t.WriteDigest[:], d.take(32))
-			hr.Txs = append(hr.Txs, t)
+		if r.Err() != nil {
+			return nil, fmt.Errorf("fixture height %d: more transaction outcomes than the block has transactions (%d), or than the bytes left hold: the fixture is damaged", h, len(blk.Txs)-1)
 		}
-		nw := d.u32()
-		for j := uint32(0); j < nw && d.err == nil; j++ {
-			w := chain.Write{Key: d.bytes()}
-			if d.u8() == 1 {
-				w.Value = d.bytes()
+		hr.Txs = make([]TxOutcome, nt)
+		for j := range hr.Txs {
+			t := &hr.Txs[j]
+			t.Index, t.Code = int(r.U32()), r.U32()
+			r.Fixed(t.WriteDigest[:])
+		}
+		nw := r.Count(math.MaxUint32, minWriteSize)
+		hr.Writes = make([]chain.Write, 0, nw)
+		for j := 0; j < nw && r.Err() == nil; j++ {
+			w := chain.Write{Key: r.Bytes()}
+			if r.Bool() {
+				w.Value = r.Bytes()
 				if w.Value == nil {
 					w.Value = []byte{}
 				}
@@ -329,16 +403,13 @@ func DecodeFixture(b []byte) (*Fixture, error) {
 		}
 		f.Heights = append(f.Heights, hr)
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("damaged fixture: %v", d.err)
+	if err := r.Done("fixture body"); err != nil {
+		return nil, fmt.Errorf("damaged fixture: %v", err)
 	}
-	if len(d.b) != 0 {
-		return nil, errors.New("damaged fixture: trailing bytes")
-	}
-	if _, err := f.GenesisValue(); err != nil {
+	g, err := f.GenesisValue()
+	if err != nil {
 		return nil, err
 	}
-	g, _ := f.GenesisValue()
 	if gh := g.Hash(); hex.EncodeToString(gh[:]) != f.Header.GenesisHash || g.ChainID != f.Header.ChainID {
 		return nil, errors.New("fixture header names another genesis than the one it holds: the fixture is damaged")
 	}
@@ -346,53 +417,4 @@ func DecodeFixture(b []byte) (*Fixture, error) {
 		return nil, errors.New("fixture config digest does not match the config it holds: the fixture is damaged")
 	}
 	return f, nil
-}
-
-type enc struct{ b []byte }
-
-func (e *enc) u32(v uint32) { e.b = binary.BigEndian.AppendUint32(e.b, v) }
-func (e *enc) bytes(v []byte) {
-	e.u32(uint32(len(v)))
-	e.b = append(e.b, v...)
-}
-
-type dec struct {
-	b   []byte
-	err error
-}
-
-func (d *dec) take(n int) []byte {
-	if d.err != nil {
-		return nil
-	}
-	if n < 0 || n > len(d.b) {
-		d.err = errors.New("the encoding ends early")
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *dec) u8() uint8 {
-	if v := d.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (d *dec) u32() uint32 {
-	if v := d.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (d *dec) bytes() []byte {
-	n := d.u32()
-	v := d.take(int(n))
-	if v == nil {
-		return nil
-	}
-	return bytes.Clone(v)
 }

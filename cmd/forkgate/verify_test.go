@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -166,4 +169,33 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// A crafted fixture that claims four billion heights (203 bytes) and a gzip
+// bomb (1 MB that decompresses to 1 GB) are unusable input: exit 2 with a
+// message, in bounded memory. Before the bounds the first died with
+// "runtime: out of memory" and the second took 2.7 GB.
+func TestVerifyCLIRefusesCraftedFixtures(t *testing.T) {
+	dir := t.TempDir()
+	gz := func(name string, parts ...[]byte) string {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		for _, p := range parts {
+			zw.Write(p)
+		}
+		zw.Close()
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, buf.Bytes(), 0o644)
+		return p
+	}
+	plain := []byte("forkgate-fixture {\"format\":1,\"from\":1,\"to\":4294967295}\n\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff")
+	sum := sha256.Sum256(plain)
+	crafted := gz("crafted.gz", plain, sum[:])
+	bomb := gz("bomb.gz", []byte("forkgate-fixture {\"format\":1,\"from\":1,\"to\":1}\n"), make([]byte, 80<<20))
+	for file, want := range map[string]string{crafted: "at most", bomb: "decompresses to more than"} {
+		_, errOut, code := runCLI(t, "verify", filepath.Join(testLibrary, "main"), "--old", file, "--quiet")
+		if code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("verify --old %s: exit %d, want 2 with %q:\n%s", filepath.Base(file), code, want, errOut)
+		}
+	}
 }
