@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 )
 
 // BlockFileFormat versions export files.
@@ -202,6 +204,9 @@ func VerifyBlockFile(path string) (BlockFileHeader, error) {
 type ImportOptions struct {
 	Progress      io.Writer // a line every ProgressEvery blocks; nil: none
 	ProgressEvery int64     // default 1000
+	// Applied, if set, is called after each executed block with the App's
+	// results (upgrade verification compares them with a recorded chain's).
+	Applied func(b *Block, res *abci.ResponseFinalizeBlock)
 }
 
 // ImportResult summarises an import.
@@ -278,8 +283,12 @@ func (n *Node) Import(path string, o ImportOptions) (ImportResult, error) {
 			res.Checked++
 			continue
 		}
-		if _, err := n.apply(b, true, path); err != nil {
+		fin, err := n.apply(b, true, path)
+		if err != nil {
 			return res, err
+		}
+		if o.Applied != nil {
+			o.Applied(b, fin)
 		}
 		res.Applied++
 		res.Txs += int64(len(b.Txs) - 1)

@@ -62,6 +62,10 @@ type Options struct {
 	// Scratch marks a throwaway home (upgrade verification): neither store
 	// fsyncs its writes. Never set it for a node whose data matters.
 	Scratch bool
+	// Observer, if set, sees every user transaction the App executes
+	// (chain.Options.Observer): upgrade verification compares each one's
+	// writes with a recorded chain.
+	Observer chain.TxObserver
 }
 
 func (o Options) withDefaults() Options {
@@ -226,6 +230,7 @@ func (n *Node) newApp() (*chain.App, error) {
 		Elector:     n.opts.Elector,
 		Implemented: n.opts.Implemented,
 		Signer:      n,
+		Observer:    n.opts.Observer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the chain: %w", err)

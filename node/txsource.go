@@ -43,6 +43,9 @@ var (
 		"none":  func(SourceEnv) (TxSource, error) { return nil, nil },
 		"coins": func(env SourceEnv) (TxSource, error) { return NewCoinsSource(env) },
 		"mixed": newMixedSource,
+		// coverage is mixed plus probes that take both sides of every
+		// fork's rule and the reject paths: what the verify library records.
+		"coverage": newCoverageSource,
 	}
 )
 
@@ -121,6 +124,42 @@ func newMixedSource(env SourceEnv) (TxSource, error) {
 		g.Deposit = uint64(maxParam(env.Schedule, "governance.deposit", int64(g.Deposit)))
 	}
 	return g, nil
+}
+
+// newCoverageSource is the mixed workload with probes (workload.Generator
+// Probes): its minimum-fee probe pays the lowest minimum fee of the config.
+func newCoverageSource(env SourceEnv) (TxSource, error) {
+	src, err := newMixedSource(env)
+	if err != nil {
+		return nil, err
+	}
+	g := src.(*workload.Generator)
+	g.Probes = true
+	g.ProbeFee = chain.DefaultMinFee
+	if env.Schedule != nil {
+		g.ProbeFee = uint64(minParam(env.Schedule, chain.ParamMinFee.Name, chain.DefaultMinFee))
+	}
+	return g, nil
+}
+
+// minParam is the lowest value a height-versioned integer parameter takes
+// in the schedule.
+func minParam(s *schedule.Schedule, name string, def int64) int64 {
+	out := def // the value before any fork: the base, else the default
+	for _, ph := range s.ParamHistories() {
+		if ph.Name != name {
+			continue
+		}
+		if ph.Base != nil && ph.Base.IsInt() {
+			out = ph.Base.Int
+		}
+		for _, o := range ph.Overrides {
+			if o.Value.IsInt() {
+				out = min(out, o.Value.Int)
+			}
+		}
+	}
+	return out
 }
 
 // maxParam is the highest value a height-versioned integer parameter takes

@@ -1,116 +1,60 @@
 package verify
 
 import (
+	"bytes"
+	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
+	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/forkfile"
 	"github.com/forkgate/forkgate/node"
 	"github.com/forkgate/forkgate/schedule"
 	"github.com/forkgate/forkgate/state"
 )
 
-// ExecFormat versions ExecResult's JSON (the hidden `forkgate verify-exec`
-// command's output, read across builds).
-const ExecFormat = 1
-
-// ExecResult is what one build computed for one block of a fixture,
-// starting from the recorded state at the height before it.
-type ExecResult struct {
-	Format          int      `json:"format"`
-	Release         string   `json:"release"`
-	Height          int64    `json:"height"`
-	Root            string   `json:"root,omitempty"`  // hex; empty when the block failed
-	Error           string   `json:"error,omitempty"` // the build refused the block
-	Txs             []ExecTx `json:"txs"`
-	ForksActive     []string `json:"forks_active"`
-	ForksActivating []string `json:"forks_activating"`
-}
-
-// ExecTx is one user transaction's outcome in an ExecResult.
-type ExecTx struct {
-	Index       int    `json:"index"`
-	Code        uint32 `json:"code"`
-	WriteDigest string `json:"write_digest"`
-	Log         string `json:"log,omitempty"`
-}
-
-// ExecBlock rebuilds the recorded state at height-1 into a new state store
-// in dir, executes the fixture's block at height with this build and the
-// schedule of configPath, and commits it, leaving the store in dir for a
-// tree diff. It reports each transaction's outcome and the forks in force.
-func ExecBlock(f *Fixture, configPath string, height int64, dir string) (*ExecResult, error) {
-	if height < 1 || height > f.Header.To {
-		return nil, fmt.Errorf("height %d is outside the fixture (1..%d)", height, f.Header.To)
-	}
-	g, err := f.GenesisValue()
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.RebuildState(dir, height-1)
-	if err != nil {
-		return nil, err
-	}
-	ex, err := newExecutorOn(st, g, configPath)
-	if err != nil {
-		return nil, err
-	}
-	defer ex.Close()
-	res := &ExecResult{Format: ExecFormat, Release: RecordedBy(), Height: height, Txs: []ExecTx{}}
-	blk := f.Height(height).Block
-	root, err := ex.exec(blk)
-	if err != nil {
-		res.Error = err.Error()
-	} else {
-		res.Root = hex.EncodeToString(root)
-	}
-	for i, t := range ex.obs.txs {
-		res.Txs = append(res.Txs, ExecTx{Index: t.Index, Code: t.Code, WriteDigest: hex.EncodeToString(t.WriteDigest[:]), Log: ex.obs.logs[i]})
-	}
-	prevTime := g.Time
-	if height > 1 {
-		prevTime = f.Height(height - 1).Block.Time
-	}
-	sched, sig := ex.app.Schedule(), ex.app.Signal()
-	res.ForksActive, res.ForksActivating = []string{}, []string{}
-	for _, e := range sched.Entries() {
-		k := e.Fork.Key()
-		if sched.IsActive(k, g.Point(height, blk.Time), sig) {
-			res.ForksActive = append(res.ForksActive, k)
-			if height == 1 || !sched.IsActive(k, g.Point(height-1, prevTime), sig) {
-				res.ForksActivating = append(res.ForksActivating, k)
-			}
-		}
-	}
-	return res, nil
-}
-
-// Diagnosis explains a state hash mismatch.
+// Diagnosis explains why the new build disagrees with the recorded chain.
 type Diagnosis struct {
-	// Kind: "state-hash" (a fixture block executes differently),
-	// "config" (the new config changes a fork that already passed),
-	// "disagreement" (two nodes differ on fresh blocks past the fixture),
-	// "block-refused" (the new build refused a recorded block).
+	// Kind: "state-hash" (a fixture block executes to another state),
+	// "results" (the same state, other transaction results or writes),
+	// "genesis" (InitChain writes another state), "nondeterministic"
+	// (the new build executes the block twice differently), "config" (the
+	// new config changes a fork that already passed), "disagreement" (two
+	// nodes differ on fresh blocks past the fixture), "block-refused" (the
+	// new build refused a recorded block).
 	Kind     string `json:"kind"`
-	Height   int64  `json:"height"`
+	Height   int64  `json:"height"`             // 0: the genesis state
 	Expected string `json:"expected,omitempty"` // hex: the recorded (or reference node's) hash
 	Got      string `json:"got,omitempty"`      // hex: what the new build computed
-	// Tx is the first transaction whose outcome (code or write set)
-	// differs from the recorded one; nil when none does (the difference
-	// comes from block-level processing: signal, maintenance, election).
-	Tx              *TxDiagnosis `json:"tx,omitempty"`
-	Keys            []KeyChange  `json:"keys"`
-	KeysTruncated   bool         `json:"keys_truncated,omitempty"`
-	ForksActive     []string     `json:"forks_active"`
-	ForksActivating []string     `json:"forks_activating"`
+	// Tx is the first transaction whose outcome (code, write set or
+	// receipt) differs from the recorded one; nil when none does (the
+	// difference comes from block-level processing: signal, maintenance,
+	// election).
+	Tx *TxDiagnosis `json:"tx,omitempty"`
+	// Results describes the first receipt that differs ("transaction #3:
+	// code 5 → 0"), with whether it reaches LastResultsHash.
+	Results       string      `json:"results,omitempty"`
+	Keys          []KeyChange `json:"keys"`
+	KeysTruncated bool        `json:"keys_truncated,omitempty"`
+	// EncodingOnly: every differing key holds the same decoded value in
+	// other bytes (or bytes only one side can decode): an encoding change.
+	EncodingOnly bool `json:"encoding_only,omitempty"`
+	// Runs are the two executions of a nondeterministic build.
+	Runs            []string `json:"runs,omitempty"`
+	ForksActive     []string `json:"forks_active"`
+	ForksActivating []string `json:"forks_activating"`
 	// ConfigChanges lists the forks whose activation differs between the
-	// recorded config and the chain's current one.
-	ConfigChanges []string `json:"config_changes,omitempty"`
-	Advice        string   `json:"advice"`
-	Note          string   `json:"note,omitempty"` // what could not be diagnosed, and why
+	// recorded config and the chain's current one; ConfigRelevant is set
+	// when one of them moves a fork at or below Height (only then can the
+	// config be the cause).
+	ConfigChanges  []string `json:"config_changes,omitempty"`
+	ConfigRelevant bool     `json:"config_relevant,omitempty"`
+	Advice         string   `json:"advice"`
+	Note           string   `json:"note,omitempty"` // what could not be diagnosed, and why
 }
 
 // TxDiagnosis names the transaction whose execution diverged.
@@ -133,13 +77,137 @@ type KeyChange struct {
 	Key    string `json:"key"`
 	Old    string `json:"old"` // decoded; "<absent>"
 	New    string `json:"new"`
-	Change string `json:"change"` // e.g. "acct/0xAb…: balance 1000 → 999, nonce 3 → 3"
+	Change string `json:"change"` // e.g. "acct/0xAb…: balance 1000 → 999"
 	OldHex string `json:"old_hex,omitempty"`
 	NewHex string `json:"new_hex,omitempty"`
+
+	encodingOnly bool
 }
 
 // maxDiffKeys bounds the keys a diagnosis lists.
 const maxDiffKeys = 50
+
+// explain diagnoses the chain's root finding, the lowest height any
+// scenario found, once; it is attached to every scenario that found it, and
+// the other scenarios keep their one-line message. Without a finding in
+// the fixture's range, a disagreement past it or a refused config is the
+// root.
+func (cr *chainRun) explain(ctx context.Context, newSide side) {
+	var root *Finding
+	for _, s := range cr.rep.Scenarios {
+		if s.finding != nil {
+			root = lowest(root, s.finding)
+		}
+	}
+	if root == nil {
+		for _, s := range cr.rep.Scenarios {
+			if s.Diagnosis != nil && cr.rep.Root == nil {
+				cr.rep.Root, cr.rep.RootScenario = s.Diagnosis, s.name()
+			}
+		}
+		return
+	}
+	d := cr.diagnose(ctx, newSide, root)
+	cr.rep.Root = d
+	for _, s := range cr.rep.Scenarios {
+		if s.finding != nil && s.finding.Genesis == root.Genesis && s.finding.Height == root.Height {
+			s.Diagnosis = d
+			if cr.rep.RootScenario == "" {
+				cr.rep.RootScenario = s.name()
+			}
+		}
+	}
+}
+
+// diagnose explains one finding with the new build: the block is executed
+// twice from the recorded state before it (a build that disagrees with
+// itself is nondeterministic, whatever else differs), the transaction and
+// the receipt that differ are named, the state keys that differ are
+// decoded, and the advice follows from what is known: the genesis state,
+// the config, a fork activating there, an encoding change, or an ungated
+// change.
+func (cr *chainRun) diagnose(ctx context.Context, newSide side, fd *Finding) *Diagnosis {
+	dir := filepath.Join(cr.work, "diag")
+	os.RemoveAll(dir)
+	os.MkdirAll(dir, 0o755)
+	m := max(fd.Height, 1)
+	exec := func(run string) (*ExecResult, string, error) {
+		newDir := filepath.Join(dir, run)
+		if _, ok := newSide.(inProcess); ok {
+			r, err := ExecBlock(cr.f, cr.c.ConfigPath, m, newDir)
+			return r, newDir, err
+		}
+		r, err := newSide.execBlock(ctx, cr.fixturePath, cr.c.ConfigPath, m, newDir)
+		return r, newDir, err
+	}
+	var d *Diagnosis
+	a, dirA, err := exec("a")
+	switch {
+	case err != nil:
+		d = &Diagnosis{Kind: "state-hash", Height: m, Expected: hex.EncodeToString(cr.f.Root(m)), Keys: []KeyChange{},
+			Note: "the new build could not re-execute the block for a diagnosis: " + err.Error()}
+	case fd.Genesis || (m == 1 && a.Genesis != nil && cr.f.GenesisState != nil && stateDigest(a.Genesis) != stateDigest(cr.f.GenesisState)):
+		d = diagnoseGenesis(cr.f, a)
+	default:
+		if b, _, err := exec("b"); err == nil && execSummary(a) != execSummary(b) {
+			d = &Diagnosis{Kind: "nondeterministic", Height: m, Expected: hex.EncodeToString(cr.f.Root(m)), Got: a.Root, Keys: []KeyChange{},
+				Runs: []string{execSummary(a), execSummary(b)}, ForksActive: a.ForksActive, ForksActivating: a.ForksActivating}
+			break
+		}
+		if d, err = diagnoseBlock(cr.f, m, a, dirA, dir); err != nil {
+			d.Note = "diagnosis incomplete: " + err.Error()
+		}
+	}
+	d.ConfigChanges, d.ConfigRelevant = configChangesAt(cr.oldCfg, cr.c.ConfigPath, cr.f, cr.g, d.Height)
+	d.Advice = advice(d)
+	return d
+}
+
+// execSummary is one execution of a block, to compare two of them.
+func execSummary(r *ExecResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "state hash %s, results hash %s", orNone(r.Root), orNone(r.ResultsHash))
+	if r.Error != "" {
+		fmt.Fprintf(&b, ", refused: %s", r.Error)
+	}
+	for _, t := range r.Txs {
+		fmt.Fprintf(&b, "; #%d code %d writes %s", t.Index, t.Code, short(t.WriteDigest))
+	}
+	return b.String()
+}
+
+// diagnoseGenesis lists the genesis keys whose values differ.
+func diagnoseGenesis(f *Fixture, r *ExecResult) *Diagnosis {
+	d := &Diagnosis{Kind: "genesis", Height: 0, Expected: hex.EncodeToString(digestBytes(stateDigest(f.GenesisState))),
+		Got: hex.EncodeToString(digestBytes(stateDigest(r.Genesis))), Keys: []KeyChange{}}
+	old, nw := map[string][]byte{}, map[string][]byte{}
+	var keys []string
+	for _, w := range f.GenesisState {
+		old[string(w.Key)] = w.Value
+		keys = append(keys, string(w.Key))
+	}
+	for _, w := range r.Genesis {
+		if _, ok := old[string(w.Key)]; !ok {
+			keys = append(keys, string(w.Key))
+		}
+		nw[string(w.Key)] = w.Value
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if bytes.Equal(old[k], nw[k]) {
+			continue
+		}
+		if len(d.Keys) == maxDiffKeys {
+			d.KeysTruncated = true
+			break
+		}
+		d.Keys = append(d.Keys, keyChange([]byte(k), old[k], nw[k]))
+	}
+	d.EncodingOnly = encodingOnlyKeys(d.Keys)
+	return d
+}
+
+func digestBytes(d [32]byte) []byte { return d[:] }
 
 // diagnoseBlock builds the diagnosis of a mismatch at height m from an
 // ExecResult of the new build and the state store it left in newDir.
@@ -150,6 +218,19 @@ func diagnoseBlock(f *Fixture, m int64, res *ExecResult, newDir, work string) (*
 	if res.Error != "" {
 		d.Kind = "block-refused"
 		d.Note = "the new build refused the recorded block: " + res.Error
+	} else if res.Root == d.Expected {
+		d.Kind = "results"
+	}
+	// The first receipt that differs (format 2 fixtures and builds).
+	firstReceipt := -1
+	if hr.Receipts != nil && res.Receipts != nil {
+		for i := 0; i < len(hr.Receipts) && i < len(res.Receipts); i++ {
+			if diff := hr.Receipts[i].Diff(res.Receipts[i]); diff != "" {
+				firstReceipt = i
+				d.Results = fmt.Sprintf("transaction #%d: %s%s", i, diff, hashedNote(hr.Receipts[i], res.Receipts[i]))
+				break
+			}
+		}
 	}
 	for i, t := range res.Txs {
 		if i >= len(hr.Txs) {
@@ -157,7 +238,7 @@ func diagnoseBlock(f *Fixture, m int64, res *ExecResult, newDir, work string) (*
 		}
 		rec := hr.Txs[i]
 		dg := hex.EncodeToString(rec.WriteDigest[:])
-		if rec.Code == t.Code && dg == t.WriteDigest {
+		if rec.Code == t.Code && dg == t.WriteDigest && t.Index != firstReceipt {
 			continue
 		}
 		raw := hr.Block.Txs[t.Index]
@@ -166,7 +247,7 @@ func diagnoseBlock(f *Fixture, m int64, res *ExecResult, newDir, work string) (*
 			RecordedCode: rec.Code, RecordedDigest: dg, Code: t.Code, Digest: t.WriteDigest, Log: t.Log}
 		break
 	}
-	if res.Root != "" {
+	if res.Root != "" && res.Root != d.Expected {
 		root, _ := hex.DecodeString(res.Root)
 		old, err := f.RebuildState(filepath.Join(work, "diag-old"), m)
 		if err != nil {
@@ -188,13 +269,14 @@ func diagnoseBlock(f *Fixture, m int64, res *ExecResult, newDir, work string) (*
 		for _, k := range diffs {
 			d.Keys = append(d.Keys, keyChange(k.Key, k.A, k.B))
 		}
+		d.EncodingOnly = encodingOnlyKeys(d.Keys)
 	}
-	d.Advice = advice(d)
 	return d, nil
 }
 
 func keyChange(key, old, new []byte) KeyChange {
-	kc := KeyChange{Key: DescribeKey(key), Old: DescribeValue(key, old), New: DescribeValue(key, new), Change: DescribeChange(key, old, new)}
+	kc := KeyChange{Key: DescribeKey(key), Old: DescribeValue(key, old), New: DescribeValue(key, new), Change: DescribeChange(key, old, new),
+		encodingOnly: encodingOnly(key, old, new)}
 	if old != nil {
 		kc.OldHex = hex.EncodeToString(old)
 	}
@@ -204,43 +286,262 @@ func keyChange(key, old, new []byte) KeyChange {
 	return kc
 }
 
+func encodingOnlyKeys(ks []KeyChange) bool {
+	for _, k := range ks {
+		if !k.encodingOnly {
+			return false
+		}
+	}
+	return len(ks) > 0
+}
+
+// activatingIn are the forks activating at the diagnosis height that belong
+// to the diverging transaction's executor (all of them when no transaction
+// is named: block-level processing).
+func (d *Diagnosis) activatingIn() []string {
+	var out []string
+	for _, k := range d.ForksActivating {
+		scope, _ := schedule.SplitKey(k)
+		if d.Tx == nil || scope == d.Tx.Exec {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func advice(d *Diagnosis) string {
 	switch d.Kind {
 	case "config":
 		return "the new config reschedules a fork that already took effect on this chain; keep passed forks at their heights and change only future ones (forkgate config compat)"
 	case "disagreement":
 		return "two nodes running the same build produced different results on fresh blocks: something that feeds state or the transaction source depends on node memory (a restart loses it) or on map order, time or scheduling; make it a function of the committed state"
+	case "nondeterministic":
+		return fmt.Sprintf("nondeterministic build: executing block %d twice from the same recorded state gave two different results (above), so no recording can be trusted to replay; find what the code that runs here reads besides the block and the state (map iteration order, time, randomness, goroutine scheduling) and make it a function of them. The config cannot cause this", d.Height)
+	case "genesis":
+		s := "the genesis state differs: from the same genesis.json the new build's InitChain (accounts, candidates, the first election, the signal state) writes another state than the release that recorded the chain, so every existing chain diverges before its first block. A fork cannot gate genesis: restore the recorded genesis behaviour for existing chains, and give a new genesis layout a new genesis format for new chains"
+		if d.EncodingOnly {
+			s += "; the values decode equal, so this is an encoding change of the genesis keys"
+		}
+		return s
 	}
-	if len(d.ConfigChanges) > 0 && d.Kind != "disagreement" {
-		return fmt.Sprintf("the chain's config changed since the fixture was recorded (%s): a fork moved at or below height %d rewrites history; restore its recorded activation and change only forks that have not passed",
+	if d.ConfigRelevant {
+		return fmt.Sprintf("the chain's config changed since the fixture was recorded (%s), and a change moves a fork at or below height %d, which rewrites history: restore its recorded activation and change only forks that have not passed",
 			strings.Join(d.ConfigChanges, "; "), d.Height)
 	}
 	what := "a block-level rule (signal, maintenance, election)"
 	if d.Tx != nil {
 		what = fmt.Sprintf("%s.%s", d.Tx.Exec, d.Tx.Action)
 	}
-	s := fmt.Sprintf("the new build executes %s differently from the release that recorded height %d, and no fork gates the change", what, d.Height)
-	if len(d.ForksActivating) > 0 {
-		s = fmt.Sprintf("the new build executes %s differently at height %d, where %s activates: check that the fork's height in the config matches the one the recorded chain used", what, d.Height, strings.Join(d.ForksActivating, ", "))
-		return s
+	var s string
+	unchanged := "the config is unchanged since recording"
+	if len(d.ConfigChanges) > 0 {
+		unchanged = fmt.Sprintf("the config changes since recording (%s) all take effect above height %d", strings.Join(d.ConfigChanges, "; "), d.Height)
 	}
-	return s + ": register a new fork for the change (chain/forks.go, default never), test the rule on both sides of it, schedule it above every existing chain's height in their configs, and keep the old behaviour below it so old blocks replay to the recorded hashes"
+	switch act := d.activatingIn(); {
+	case d.EncodingOnly:
+		s = fmt.Sprintf("an encoding change: at height %d the new build stores the same values in other bytes (keys above). Existing chains hash the recorded bytes: keep writing the recorded encoding (read both if needed), or gate the new encoding with a fork and a new format byte", d.Height)
+	case len(act) > 0:
+		s = fmt.Sprintf("height %d is where %s activates on this chain, and %s: so it is the rule of the fork itself that behaves differently from the release that recorded the chain at its first active height, not the config. Compare how executor %s applies %s (and the code it gates) with the recorded release; a change to an active fork's rule must ship as a new fork",
+			d.Height, strings.Join(act, ", "), unchanged, executorsOf(act), strings.Join(act, ", "))
+	default:
+		s = fmt.Sprintf("the new build executes %s differently from the release that recorded height %d, and no fork gates the change (%s): register a new fork for the change (chain/forks.go, default never), test the rule on both sides of it, schedule it above every existing chain's height in their configs, and keep the old behaviour below it so old blocks replay to the recorded hashes",
+			what, d.Height, unchanged)
+	}
+	if d.Kind == "results" {
+		s += fmt.Sprintf(". The state is the same but the transaction results differ: under CometBFT they are hashed into block %d's header (LastResultsHash), so nodes running the two builds split there", d.Height+1)
+	}
+	return s
 }
 
-// readExecResult reads a verify-exec JSON file.
-func readExecResult(path string) (*ExecResult, error) {
-	b, err := os.ReadFile(path)
+// executorsOf names the executors of fork keys ("coins, token").
+func executorsOf(keys []string) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range keys {
+		scope, _ := schedule.SplitKey(k)
+		if !seen[scope] {
+			seen[scope] = true
+			out = append(out, scope)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// Text renders the diagnosis for people.
+func (d *Diagnosis) Text() string {
+	var b strings.Builder
+	switch d.Kind {
+	case "disagreement":
+		fmt.Fprintf(&b, "first divergent height %d (past the fixture): the reference node has %s, this node %s\n", d.Height, d.Expected, d.Got)
+	case "config":
+		fmt.Fprintf(&b, "the new config is incompatible with the chain's data\n")
+	case "genesis":
+		fmt.Fprintf(&b, "the genesis state differs (InitChain, before block 1): recorded state digest %s, the new build wrote %s\n", short(d.Expected), short(d.Got))
+	case "nondeterministic":
+		fmt.Fprintf(&b, "nondeterministic build at height %d: two executions of the block from the same recorded state disagree\n", d.Height)
+		for i, r := range d.Runs {
+			fmt.Fprintf(&b, "  run %d: %s\n", i+1, r)
+		}
+	case "results":
+		fmt.Fprintf(&b, "first divergent height %d: the state hash is the recorded one (%s), but the transaction results differ\n", d.Height, short(d.Expected))
+	default:
+		fmt.Fprintf(&b, "first divergent height %d: recorded state hash %s, the new build computed %s\n", d.Height, d.Expected, orNone(d.Got))
+	}
+	if d.Tx != nil {
+		t := d.Tx
+		fmt.Fprintf(&b, "diverging transaction: #%d %s (%s.%s from %s; %s)\n", t.Index, t.Hash, t.Exec, t.Action, t.Sender, t.Detail)
+		fmt.Fprintf(&b, "  recorded: code %d, write set %s\n  new:      code %d, write set %s", t.RecordedCode, short(t.RecordedDigest), t.Code, short(t.Digest))
+		if t.Log != "" {
+			fmt.Fprintf(&b, " (%s)", t.Log)
+		}
+		b.WriteString("\n")
+	} else if d.Kind == "state-hash" || d.Kind == "block-refused" || d.Kind == "results" {
+		b.WriteString("no user transaction's outcome differs: the difference comes from block-level processing (signal, maintenance, election)\n")
+	}
+	if d.Results != "" {
+		fmt.Fprintf(&b, "results: %s\n", d.Results)
+	}
+	if len(d.Keys) > 0 {
+		what := "state keys that differ (recorded → new):"
+		if d.Kind == "genesis" {
+			what = "genesis keys that differ (recorded → new):"
+		}
+		b.WriteString(what + "\n")
+		for _, k := range d.Keys {
+			fmt.Fprintf(&b, "  %s\n", k.Change)
+		}
+		if d.KeysTruncated {
+			fmt.Fprintf(&b, "  … (first %d keys only)\n", len(d.Keys))
+		}
+		if d.EncodingOnly {
+			b.WriteString("  every value decodes the same on both sides: only the bytes differ (an encoding change)\n")
+		}
+	}
+	switch d.Kind {
+	case "config", "disagreement", "genesis":
+	default:
+		act := "none"
+		if len(d.ForksActivating) > 0 {
+			act = strings.Join(d.ForksActivating, ", ")
+		}
+		fmt.Fprintf(&b, "forks active at %d: %s; activating at %d: %s\n", d.Height, listOrNone(d.ForksActive), d.Height, act)
+	}
+	if len(d.ConfigChanges) > 0 {
+		fmt.Fprintf(&b, "config changed since recording: %s\n", strings.Join(d.ConfigChanges, "; "))
+	}
+	if d.Note != "" {
+		fmt.Fprintf(&b, "note: %s\n", d.Note)
+	}
+	fmt.Fprintf(&b, "what to do: %s\n", d.Advice)
+	return b.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
+}
+
+func short(s string) string {
+	if len(s) > 16 {
+		return s[:16]
+	}
+	return s
+}
+
+// configChanges compares the forks of the recorded config with the current
+// one's, each config taken on its own (no registry), so forks only one
+// build knows are compared too.
+func configChanges(oldCfg, newCfg string) []string {
+	changes, _ := configChangesAt(oldCfg, newCfg, nil, nil, 0)
+	return changes
+}
+
+// configChangesAt lists the fork activations that differ between the
+// recorded config and the current one, and reports whether one of them
+// takes effect at or below height m on this chain (with the fixture's
+// locator; without a fixture, any change counts).
+func configChangesAt(oldCfg, newCfg string, f *Fixture, g *chain.Genesis, m int64) ([]string, bool) {
+	o, err1 := scheduleOf(oldCfg)
+	n, err2 := scheduleOf(newCfg)
+	if err1 != nil || err2 != nil {
+		return nil, false
+	}
+	var loc *schedule.Locator
+	if f != nil && g != nil {
+		l := f.Locator(g)
+		loc = &l
+	}
+	at := func(e schedule.Entry) (int64, bool) {
+		if loc == nil {
+			return 0, true
+		}
+		h, ok := loc.ActivationHeight(e.Activation, e.Fork.Domain)
+		return h, ok && h <= max(m, 1)
+	}
+	old := map[string]schedule.Entry{}
+	for _, e := range o.Entries() {
+		old[e.Fork.Key()] = e
+	}
+	var out []string
+	relevant := false
+	for _, e := range n.Entries() {
+		k := e.Fork.Key()
+		was, ok := old[k]
+		delete(old, k)
+		now := activationText(e)
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s added at %s", k, now))
+			_, r := at(e)
+			relevant = relevant || r
+		case activationText(was) != now:
+			out = append(out, fmt.Sprintf("%s: %s → %s", k, activationText(was), now))
+			_, r1 := at(was)
+			_, r2 := at(e)
+			relevant = relevant || r1 || r2
+		}
+	}
+	removed := make([]string, 0, len(old))
+	for k := range old {
+		removed = append(removed, k)
+	}
+	sort.Strings(removed)
+	for _, k := range removed {
+		out = append(out, fmt.Sprintf("%s removed (was %s)", k, activationText(old[k])))
+		_, r := at(old[k])
+		relevant = relevant || r
+	}
+	return out, relevant
+}
+
+// scheduleOf reads a config's fork schedule on its own (no registry).
+func scheduleOf(path string) (*schedule.Schedule, error) {
+	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var r ExecResult
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+	ff, err := forkfile.Read(path, src)
+	if err != nil {
+		return nil, err
 	}
-	if r.Format != ExecFormat {
-		return nil, fmt.Errorf("%s: exec result format %d, this build reads %d", path, r.Format, ExecFormat)
+	s, _ := ff.Schedule(nil, false)
+	return s, nil
+}
+
+func activationText(e schedule.Entry) string {
+	if e.Fork.Domain == schedule.DomainParent && e.Activation.Kind == schedule.KindHeight {
+		return fmt.Sprintf("parent height %d", e.Activation.Height)
 	}
-	return &r, nil
+	return e.Activation.String()
 }
 
 // diagnoseDisagreement compares two homes that produced blocks past the
@@ -280,109 +581,3 @@ func diagnoseDisagreement(refHome, home string, x int64, refBlock, block *node.B
 	return d
 }
 
-// Text renders the diagnosis for people.
-func (d *Diagnosis) Text() string {
-	var b strings.Builder
-	switch d.Kind {
-	case "disagreement":
-		fmt.Fprintf(&b, "first divergent height %d (past the fixture): the reference node has %s, this node %s\n", d.Height, d.Expected, d.Got)
-	case "config":
-		fmt.Fprintf(&b, "the new config is incompatible with the chain's data\n")
-	default:
-		fmt.Fprintf(&b, "first divergent height %d: recorded state hash %s, the new build computed %s\n", d.Height, d.Expected, orNone(d.Got))
-	}
-	if d.Tx != nil {
-		t := d.Tx
-		fmt.Fprintf(&b, "diverging transaction: #%d %s (%s.%s from %s; %s)\n", t.Index, t.Hash, t.Exec, t.Action, t.Sender, t.Detail)
-		fmt.Fprintf(&b, "  recorded: code %d, write set %s\n  new:      code %d, write set %s", t.RecordedCode, short(t.RecordedDigest), t.Code, short(t.Digest))
-		if t.Log != "" {
-			fmt.Fprintf(&b, " (%s)", t.Log)
-		}
-		b.WriteString("\n")
-	} else if d.Kind == "state-hash" || d.Kind == "block-refused" {
-		b.WriteString("no user transaction's outcome differs: the difference comes from block-level processing (signal, maintenance, election)\n")
-	}
-	if len(d.Keys) > 0 {
-		b.WriteString("state keys that differ (recorded → new):\n")
-		for _, k := range d.Keys {
-			fmt.Fprintf(&b, "  %s\n", k.Change)
-		}
-		if d.KeysTruncated {
-			fmt.Fprintf(&b, "  … (first %d keys only)\n", len(d.Keys))
-		}
-	}
-	if d.Kind != "config" && d.Kind != "disagreement" {
-		act := "none"
-		if len(d.ForksActivating) > 0 {
-			act = strings.Join(d.ForksActivating, ", ")
-		}
-		fmt.Fprintf(&b, "forks active at %d: %s; activating at %d: %s\n", d.Height, listOrNone(d.ForksActive), d.Height, act)
-	}
-	if len(d.ConfigChanges) > 0 {
-		fmt.Fprintf(&b, "config changed since recording: %s\n", strings.Join(d.ConfigChanges, "; "))
-	}
-	if d.Note != "" {
-		fmt.Fprintf(&b, "note: %s\n", d.Note)
-	}
-	fmt.Fprintf(&b, "what to do: %s\n", d.Advice)
-	return b.String()
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
-func listOrNone(l []string) string {
-	if len(l) == 0 {
-		return "none"
-	}
-	return strings.Join(l, ", ")
-}
-
-func short(s string) string {
-	if len(s) > 16 {
-		return s[:16]
-	}
-	return s
-}
-
-// configChanges compares the forks of the recorded config with the current
-// one's.
-func configChanges(oldCfg, newCfg string) []string {
-	o, err1 := node.LoadConfig(oldCfg)
-	n, err2 := node.LoadConfig(newCfg)
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	old := map[string]string{}
-	for _, e := range o.Schedule.Entries() {
-		old[e.Fork.Key()] = activationText(e)
-	}
-	var out []string
-	for _, e := range n.Schedule.Entries() {
-		k := e.Fork.Key()
-		was, ok := old[k]
-		now := activationText(e)
-		switch {
-		case !ok:
-			out = append(out, fmt.Sprintf("%s added at %s", k, now))
-		case was != now:
-			out = append(out, fmt.Sprintf("%s: %s → %s", k, was, now))
-		}
-		delete(old, k)
-	}
-	for k, was := range old {
-		out = append(out, fmt.Sprintf("%s removed (was %s)", k, was))
-	}
-	return out
-}
-
-func activationText(e schedule.Entry) string {
-	if e.Fork.Domain == schedule.DomainParent && e.Activation.Kind == schedule.KindHeight {
-		return fmt.Sprintf("parent height %d", e.Activation.Height)
-	}
-	return e.Activation.String()
-}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,8 +25,14 @@ import (
 	"github.com/forkgate/forkgate/schedule"
 )
 
-// FixtureFormat versions the fixture file. A reader refuses other formats.
-const FixtureFormat = 1
+// FixtureFormat versions the fixture file; Record writes it. Format 2 adds
+// the genesis state and every transaction's receipt (CometBFT's result
+// fields) with each block's results hash; a reader also reads format 1,
+// whose results are then not compared, and refuses any other.
+const FixtureFormat = 2
+
+// fixtureFormatV1 is the first format: blocks, outcomes and write sets.
+const fixtureFormatV1 = 1
 
 // fixtureMagic starts the (uncompressed) header line.
 const fixtureMagic = "forkgate-fixture "
@@ -45,6 +52,9 @@ type FixtureHeader struct {
 	// Actions counts the successful user transactions per exec.action, so a
 	// library test can tell that a profile exercises every executor.
 	Actions map[string]int64 `json:"actions"`
+	// Rejected counts the rejected user transactions per "exec.action:code"
+	// (format 2), so a reader sees which reject paths were recorded.
+	Rejected map[string]int64 `json:"rejected,omitempty"`
 	// Versions lists the protocol versions that activated while recording.
 	Versions []VersionActivation `json:"versions,omitempty"`
 }
@@ -61,7 +71,10 @@ type Fixture struct {
 	Header  FixtureHeader
 	Config  []byte // config.toml as recorded (the old release's config)
 	Genesis []byte // genesis.json as written by node init
-	Heights []HeightRecord
+	// GenesisState is what InitChain wrote (format 2), sorted by key: a
+	// divergence there is named as the genesis state, not block 1.
+	GenesisState []chain.Write
+	Heights      []HeightRecord
 }
 
 // HeightRecord is one recorded height.
@@ -74,6 +87,11 @@ type HeightRecord struct {
 	// height 1), sorted by key; a nil Value is a deletion. Applying it to
 	// the state at height-1 gives the state whose root is Block.AppHash.
 	Writes []chain.Write
+	// Receipts are the results of every transaction of the block, the
+	// signal transaction first, and ResultsHash the hash CometBFT puts in
+	// the next header (format 2; nil in format 1).
+	Receipts    []Receipt
+	ResultsHash []byte
 }
 
 // TxOutcome is one user transaction's recorded result.
@@ -162,14 +180,19 @@ func (f *Fixture) GenesisValue() (*chain.Genesis, error) {
 }
 
 // The body after the header line, in package codec's encoding (integers
-// big-endian, bytes = u32 length ‖ data):
+// big-endian, bytes = u32 length ‖ data), format 2:
 //
-//	bytes config | bytes genesis | u32 n |
-//	n × ( bytes block | u32 t × (u32 index, u32 code, 32 digest) |
+//	bytes config | bytes genesis |
+//	u32 g × (bytes key, bytes value)                  the genesis state, sorted
+//	u32 n |
+//	n × ( bytes block | 32 results hash |
+//	      u32 r × receipt                             every transaction, signal first
+//	      u32 t × (u32 index, 32 write digest)        every user transaction
 //	      u32 w × (bytes key, u8 set, [bytes value if set]) ) |
 //	32 bytes sha256 of everything before it (header line included)
 //
-// The whole file is gzip-compressed.
+// Format 1 has no genesis state, results hash or receipts, and each outcome
+// is (u32 index, u32 code, 32 digest). The whole file is gzip-compressed.
 
 // Bounds a reader enforces before anything is allocated, and a writer
 // before it writes a fixture that could not be read back.
@@ -184,26 +207,30 @@ const (
 	// maxFixtureHeights bounds the heights a fixture may hold.
 	maxFixtureHeights = 1 << 24
 	// Minimum encoded sizes, which bound each count by the bytes left.
-	minHeightSize  = 4 + 4 + 4  // empty block bytes, no outcomes, no writes
-	minOutcomeSize = 4 + 4 + 32 // index, code, digest
-	minWriteSize   = 4 + 1      // empty key, deleted
+	minHeightSize    = 4 + 4 + 4  // empty block bytes, no outcomes, no writes
+	minOutcomeSizeV1 = 4 + 4 + 32 // index, code, digest
+	minOutcomeSize   = 4 + 32     // index, digest
+	minWriteSize     = 4 + 1      // empty key, deleted
+	minStateSize     = 4 + 4      // empty key and value
 )
 
 // maxFixtureBytes is MaxFixtureBytes; tests lower it.
 var maxFixtureBytes int64 = MaxFixtureBytes
 
-// Encode writes the fixture (gzip-compressed) to w.
+// Encode writes the fixture (gzip-compressed) to w, in FixtureFormat.
 func (f *Fixture) Encode(w io.Writer) error {
 	if len(f.Config) > codec.MaxField || len(f.Genesis) > codec.MaxField {
 		return fmt.Errorf("fixture: the config (%d bytes) or the genesis (%d bytes) is larger than a fixture holds (%d bytes)", len(f.Config), len(f.Genesis), codec.MaxField)
 	}
+	hdr := f.Header
+	hdr.Format = FixtureFormat
 	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
 	if err != nil {
 		return err
 	}
 	sum := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(zw, sum), 1<<16)
-	hj, err := json.Marshal(f.Header)
+	hj, err := json.Marshal(hdr)
 	if err != nil {
 		return err
 	}
@@ -211,21 +238,33 @@ func (f *Fixture) Encode(w io.Writer) error {
 	var e codec.Writer
 	e.Bytes(f.Config)
 	e.Bytes(f.Genesis)
+	e.U32(uint32(len(f.GenesisState)))
+	for _, kv := range f.GenesisState {
+		e.Bytes(kv.Key)
+		e.Bytes(kv.Value)
+	}
 	e.U32(uint32(len(f.Heights)))
 	bw.Write(e.Out())
 	written := int64(len(fixtureMagic) + len(hj) + 1 + len(e.Out()))
 	var buf []byte
 	for _, hr := range f.Heights {
+		if len(hr.Receipts) != len(hr.Block.Txs) || len(hr.ResultsHash) != 32 {
+			return fmt.Errorf("fixture: height %d has %d receipts for %d transactions and a %d-byte results hash", hr.Block.Height, len(hr.Receipts), len(hr.Block.Txs), len(hr.ResultsHash))
+		}
 		e.Reset(buf[:0])
 		blk := hr.Block.Encode()
 		if len(blk) > codec.MaxField {
 			return fmt.Errorf("fixture: block %d encodes to %d bytes, more than a fixture holds (%d)", hr.Block.Height, len(blk), codec.MaxField)
 		}
 		e.Bytes(blk)
+		e.Fixed(hr.ResultsHash)
+		e.U32(uint32(len(hr.Receipts)))
+		for _, rc := range hr.Receipts {
+			writeReceipt(&e, rc)
+		}
 		e.U32(uint32(len(hr.Txs)))
 		for _, t := range hr.Txs {
 			e.U32(uint32(t.Index))
-			e.U32(t.Code)
 			e.Fixed(t.WriteDigest[:])
 		}
 		e.U32(uint32(len(hr.Writes)))
@@ -337,7 +376,12 @@ func decodeBody(raw []byte) (*Fixture, error) {
 	return parseFixture(body)
 }
 
-// parseFixture decodes a fixture's header line and body (checksum removed).
+// parseFixture decodes a fixture's header line and body (checksum removed)
+// and checks that its parts agree with each other: heights, outcomes and
+// receipts per transaction, sorted write sets, the results hashes, the
+// header's counts, the genesis and the config digest. What only
+// re-execution can check (state hashes, outcomes, receipts, write sets
+// against roots, versions) verify checks when it runs.
 func parseFixture(body []byte) (*Fixture, error) {
 	nl := bytes.IndexByte(body[:min(len(body), maxHeaderLine)], '\n')
 	if nl < 0 || !bytes.HasPrefix(body, []byte(fixtureMagic)) {
@@ -347,8 +391,9 @@ func parseFixture(body []byte) (*Fixture, error) {
 	if err := json.Unmarshal(body[len(fixtureMagic):nl], &f.Header); err != nil {
 		return nil, fmt.Errorf("fixture header: %v", err)
 	}
-	if f.Header.Format != FixtureFormat {
-		return nil, fmt.Errorf("fixture format %d, this build reads %d: use the forkgate release that reads it, or record the fixture again", f.Header.Format, FixtureFormat)
+	v1 := f.Header.Format == fixtureFormatV1
+	if f.Header.Format != FixtureFormat && !v1 {
+		return nil, fmt.Errorf("fixture format %d, this build reads %d and %d: use the forkgate release that reads it, or record the fixture again", f.Header.Format, fixtureFormatV1, FixtureFormat)
 	}
 	if f.Header.From != 1 || f.Header.To < 1 || f.Header.To > maxFixtureHeights {
 		return nil, fmt.Errorf("fixture header says heights %d..%d; fixtures start at 1 and hold at most %d heights", f.Header.From, f.Header.To, maxFixtureHeights)
@@ -356,6 +401,16 @@ func parseFixture(body []byte) (*Fixture, error) {
 	r := codec.NewReader(body[nl+1:])
 	f.Config = r.Bytes()
 	f.Genesis = r.Bytes()
+	if !v1 {
+		ng := r.Count(math.MaxUint32, minStateSize)
+		f.GenesisState = make([]chain.Write, 0, ng)
+		for j := 0; j < ng && r.Err() == nil; j++ {
+			f.GenesisState = append(f.GenesisState, chain.Write{Key: r.Bytes(), Value: r.Bytes()})
+		}
+		if r.Err() == nil && !sortedWrites(f.GenesisState, false) {
+			return nil, errors.New("damaged fixture: the genesis state is not sorted by key, repeats a key or holds an empty value")
+		}
+	}
 	n := r.Count(maxFixtureHeights, minHeightSize)
 	if r.Err() == nil && int64(n) != f.Header.To-f.Header.From+1 {
 		return nil, fmt.Errorf("fixture header says heights %d..%d but the body holds %d", f.Header.From, f.Header.To, n)
@@ -363,43 +418,9 @@ func parseFixture(body []byte) (*Fixture, error) {
 	f.Heights = make([]HeightRecord, 0, n)
 	for i := 0; i < n && r.Err() == nil; i++ {
 		h := f.Header.From + int64(i)
-		var hr HeightRecord
-		raw := r.Bytes()
-		if r.Err() != nil {
-			break
-		}
-		blk, err := node.DecodeBlock(raw)
+		hr, err := readHeight(r, h, v1)
 		if err != nil {
-			return nil, fmt.Errorf("fixture height %d: %v", h, err)
-		}
-		if blk.Height != h || len(blk.AppHash) != 32 {
-			return nil, fmt.Errorf("fixture height %d holds block %d with a %d-byte app hash: the fixture is damaged", h, blk.Height, len(blk.AppHash))
-		}
-		hr.Block = blk
-		nt := r.Count(uint32(max(len(blk.Txs)-1, 0)), minOutcomeSize)
-		if r.Err() == nil && nt != len(blk.Txs)-1 && !(nt == 0 && len(blk.Txs) == 0) {
-			return nil, fmt.Errorf("fixture height %d: %d outcomes for %d user transactions", h, nt, len(blk.Txs)-1)
-		}
-		if r.Err() != nil {
-			return nil, fmt.Errorf("fixture height %d: more transaction outcomes than the block has transactions (%d), or than the bytes left hold: the fixture is damaged", h, len(blk.Txs)-1)
-		}
-		hr.Txs = make([]TxOutcome, nt)
-		for j := range hr.Txs {
-			t := &hr.Txs[j]
-			t.Index, t.Code = int(r.U32()), r.U32()
-			r.Fixed(t.WriteDigest[:])
-		}
-		nw := r.Count(math.MaxUint32, minWriteSize)
-		hr.Writes = make([]chain.Write, 0, nw)
-		for j := 0; j < nw && r.Err() == nil; j++ {
-			w := chain.Write{Key: r.Bytes()}
-			if r.Bool() {
-				w.Value = r.Bytes()
-				if w.Value == nil {
-					w.Value = []byte{}
-				}
-			}
-			hr.Writes = append(hr.Writes, w)
+			return nil, err
 		}
 		f.Heights = append(f.Heights, hr)
 	}
@@ -416,5 +437,136 @@ func parseFixture(body []byte) (*Fixture, error) {
 	if d := sha256.Sum256(f.Config); hex.EncodeToString(d[:]) != f.Header.ConfigDigest {
 		return nil, errors.New("fixture config digest does not match the config it holds: the fixture is damaged")
 	}
+	if err := f.checkCounts(); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// readHeight reads one height record; r's error, if any, is the caller's.
+func readHeight(r *codec.Reader, h int64, v1 bool) (HeightRecord, error) {
+	var hr HeightRecord
+	damaged := func(format string, args ...any) (HeightRecord, error) {
+		return hr, fmt.Errorf("fixture height %d: %s: the fixture is damaged", h, fmt.Sprintf(format, args...))
+	}
+	raw := r.Bytes()
+	if r.Err() != nil {
+		return hr, nil
+	}
+	blk, err := node.DecodeBlock(raw)
+	if err != nil {
+		return hr, fmt.Errorf("fixture height %d: %v", h, err)
+	}
+	if blk.Height != h || len(blk.AppHash) != 32 || len(blk.Txs) == 0 {
+		return damaged("it holds block %d with a %d-byte app hash and %d transactions", blk.Height, len(blk.AppHash), len(blk.Txs))
+	}
+	hr.Block = blk
+	users := len(blk.Txs) - 1
+	if !v1 {
+		hr.ResultsHash = make([]byte, 32)
+		r.Fixed(hr.ResultsHash)
+		nr := r.Count(uint32(len(blk.Txs)), minReceiptSize)
+		if r.Err() == nil && nr != len(blk.Txs) {
+			return damaged("%d receipts for %d transactions", nr, len(blk.Txs))
+		}
+		hr.Receipts = make([]Receipt, 0, nr)
+		for j := 0; j < nr && r.Err() == nil; j++ {
+			hr.Receipts = append(hr.Receipts, readReceipt(r))
+		}
+	}
+	minOutcome := minOutcomeSize
+	if v1 {
+		minOutcome = minOutcomeSizeV1
+	}
+	nt := r.Count(uint32(users), minOutcome)
+	if r.Err() == nil && nt != users {
+		return damaged("%d outcomes for %d user transactions", nt, users)
+	}
+	hr.Txs = make([]TxOutcome, nt)
+	for j := range hr.Txs {
+		t := &hr.Txs[j]
+		t.Index = int(r.U32())
+		if v1 {
+			t.Code = r.U32()
+		}
+		r.Fixed(t.WriteDigest[:])
+		if r.Err() == nil && t.Index != j+1 {
+			return damaged("outcome %d is for transaction %d", j+1, t.Index)
+		}
+	}
+	nw := r.Count(math.MaxUint32, minWriteSize)
+	hr.Writes = make([]chain.Write, 0, nw)
+	for j := 0; j < nw && r.Err() == nil; j++ {
+		w := chain.Write{Key: r.Bytes()}
+		if r.Bool() {
+			w.Value = r.Bytes()
+			if w.Value == nil {
+				w.Value = []byte{}
+			}
+		}
+		hr.Writes = append(hr.Writes, w)
+	}
+	if r.Err() != nil {
+		return hr, nil
+	}
+	if !sortedWrites(hr.Writes, true) {
+		return damaged("the write set is not sorted by key or repeats a key")
+	}
+	if !v1 {
+		for j := range hr.Txs {
+			hr.Txs[j].Code = hr.Receipts[j+1].Code
+		}
+		if !bytes.Equal(ResultsHash(hr.Receipts), hr.ResultsHash) {
+			return damaged("the results hash does not match the receipts")
+		}
+	}
+	return hr, nil
+}
+
+// sortedWrites reports whether ws is sorted by key without repeats (and,
+// unless deletes are allowed, holds only non-empty values).
+func sortedWrites(ws []chain.Write, deletes bool) bool {
+	for i, w := range ws {
+		if i > 0 && bytes.Compare(ws[i-1].Key, w.Key) >= 0 {
+			return false
+		}
+		if !deletes && len(w.Value) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Tally counts a fixture's user transactions: all of them, the successful
+// ones per exec.action and the rejected ones per exec.action:code.
+func (f *Fixture) Tally() (txs int64, actions, rejected map[string]int64) {
+	actions, rejected = map[string]int64{}, map[string]int64{}
+	for _, hr := range f.Heights {
+		txs += int64(len(hr.Block.Txs) - 1)
+		for i, t := range hr.Txs {
+			tx, err := chain.DecodeTx(hr.Block.Txs[i+1])
+			if err != nil {
+				continue
+			}
+			k := tx.Exec + "." + tx.Action
+			if t.Code == chain.CodeOK {
+				actions[k]++
+			} else {
+				rejected[fmt.Sprintf("%s:%d", k, t.Code)]++
+			}
+		}
+	}
+	return txs, actions, rejected
+}
+
+// checkCounts checks the header's counts against the body.
+func (f *Fixture) checkCounts() error {
+	txs, actions, rejected := f.Tally()
+	if txs != f.Header.Txs || !maps.Equal(actions, f.Header.Actions) && !(len(actions) == 0 && f.Header.Actions == nil) {
+		return fmt.Errorf("fixture header counts %d transactions and %v, the blocks hold %d and %v: the fixture is damaged", f.Header.Txs, f.Header.Actions, txs, actions)
+	}
+	if f.Header.Format != fixtureFormatV1 && !maps.Equal(rejected, f.Header.Rejected) && !(len(rejected) == 0 && f.Header.Rejected == nil) {
+		return fmt.Errorf("fixture header counts rejected transactions %v, the blocks hold %v: the fixture is damaged", f.Header.Rejected, rejected)
+	}
+	return nil
 }

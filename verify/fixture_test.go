@@ -57,6 +57,16 @@ func TestCraftedFixtureCountsAreRefused(t *testing.T) {
 		fill(&w)
 		return w.Out()
 	}
+	receipt := func(w *codec.Writer) { writeReceipt(w, Receipt{}) }
+	height := func(w *codec.Writer) { // one height, up to its outcomes
+		w.U32(0) // genesis state
+		w.U32(1)
+		w.Bytes(blk)
+		w.Fixed(make([]byte, 32))
+		w.U32(2)
+		receipt(w)
+		receipt(w)
+	}
 	hdr := FixtureHeader{Format: FixtureFormat, From: 1, To: 1}
 	huge := FixtureHeader{Format: FixtureFormat, From: 1, To: 1<<32 - 1}
 	for _, tc := range []struct {
@@ -65,21 +75,43 @@ func TestCraftedFixtureCountsAreRefused(t *testing.T) {
 		body []byte
 		want string
 	}{
-		{"heights in the header", huge, body(func(w *codec.Writer) { w.U32(1<<32 - 1) }), "at most"},
-		{"heights in the body", FixtureHeader{Format: FixtureFormat, From: 1, To: maxFixtureHeights}, body(func(w *codec.Writer) { w.U32(maxFixtureHeights) }), "element count"},
-		{"outcomes", hdr, body(func(w *codec.Writer) { w.U32(1); w.Bytes(blk); w.U32(1<<32 - 1) }), "outcomes"},
-		{"writes", hdr, body(func(w *codec.Writer) {
+		{"heights in the header", huge, body(func(w *codec.Writer) { w.U32(0); w.U32(1<<32 - 1) }), "at most"},
+		{"heights in the body", FixtureHeader{Format: FixtureFormat, From: 1, To: maxFixtureHeights}, body(func(w *codec.Writer) { w.U32(0); w.U32(maxFixtureHeights) }), "element count"},
+		{"genesis state", hdr, body(func(w *codec.Writer) { w.U32(1<<32 - 1); w.Fixed(make([]byte, 16)) }), "element count"},
+		{"receipts", hdr, body(func(w *codec.Writer) {
+			w.U32(0)
 			w.U32(1)
 			w.Bytes(blk)
+			w.Fixed(make([]byte, 32))
+			w.U32(1<<32 - 1)
+		}), "element count"},
+		{"events", hdr, body(func(w *codec.Writer) {
+			w.U32(0)
 			w.U32(1)
-			w.Fixed(make([]byte, minOutcomeSize))
+			w.Bytes(blk)
+			w.Fixed(make([]byte, 32))
+			w.U32(2)
+			w.U32(0)
+			w.Bytes(nil)
+			w.I64(0)
+			w.I64(0)
+			w.Bytes(nil)
+			w.U32(1<<32 - 1)
+			w.Fixed(make([]byte, 64))
+		}), "element count"},
+		{"outcomes", hdr, body(func(w *codec.Writer) { height(w); w.U32(1<<32 - 1); w.Fixed(make([]byte, 64)) }), "element count"},
+		{"writes", hdr, body(func(w *codec.Writer) {
+			height(w)
+			w.U32(1)
+			w.U32(1)
+			w.Fixed(make([]byte, 32))
 			w.U32(1<<32 - 1)
 		}), "element count"},
 		{"key length", hdr, body(func(w *codec.Writer) {
+			height(w)
 			w.U32(1)
-			w.Bytes(blk)
 			w.U32(1)
-			w.Fixed(make([]byte, minOutcomeSize))
+			w.Fixed(make([]byte, 32))
 			w.U32(1)
 			w.U32(1<<32 - 1)
 			w.Fixed(make([]byte, 16))
@@ -169,7 +201,7 @@ func smallFixtureBody(t testing.TB, heights int) []byte {
 // (make fuzz-short); `make fuzz FUZZTIME=10m` runs it longer.
 func FuzzDecodeFixture(f *testing.F) {
 	f.Add(smallFixtureBody(f, 2))
-	f.Add([]byte(fixtureMagic + `{"format":1,"from":1,"to":1}` + "\n\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff"))
+	f.Add([]byte(fixtureMagic + `{"format":2,"from":1,"to":1}` + "\n\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff"))
 	f.Add([]byte(fixtureMagic + "{}\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fx, err := parseFixture(body)

@@ -1,16 +1,21 @@
 package verify
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 
+	"github.com/forkgate/forkgate/buildinfo"
+	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/forkfile"
-
 	"github.com/forkgate/forkgate/node"
 	"github.com/forkgate/forkgate/schedule"
 	"github.com/pelletier/go-toml/v2"
@@ -54,14 +59,24 @@ type Chain struct {
 	ConfigPath  string
 	ConfigBytes []byte
 	Lib         LibrarySettings
-	Config      *node.Config
+	// Schedule is config.toml's fork schedule, resolved with Registry: the
+	// registry of the build under test, which may know forks this one
+	// does not (LoadChainRegistry).
+	Schedule *schedule.Schedule
+	Registry *schedule.Registry
 }
 
 // DefaultExtraBlocks is the default [library] extra_blocks.
 const DefaultExtraBlocks = 12
 
-// LoadChain reads a chain directory.
-func LoadChain(dir string) (*Chain, error) {
+// LoadChain reads a chain directory, its forks judged by this build's
+// registry.
+func LoadChain(dir string) (*Chain, error) { return LoadChainRegistry(dir, chain.Registry()) }
+
+// LoadChainRegistry reads a chain directory, its forks judged by reg: the
+// registry of the build under test (BinaryRegistry), so an older build can
+// verify a newer one whose config schedules forks it does not know.
+func LoadChainRegistry(dir string, reg *schedule.Registry) (*Chain, error) {
 	cfgPath := filepath.Join(dir, ConfigFile)
 	b, err := os.ReadFile(cfgPath)
 	if err != nil {
@@ -70,9 +85,19 @@ func LoadChain(dir string) (*Chain, error) {
 		}
 		return nil, err
 	}
-	cfg, err := node.LoadConfig(cfgPath)
+	ff, err := forkfile.Read(cfgPath, b)
 	if err != nil {
 		return nil, err
+	}
+	sched, fs := ff.Schedule(reg, false)
+	if fs.HasErrors() {
+		var msgs []string
+		for _, x := range fs {
+			if x.Severity == schedule.SevError {
+				msgs = append(msgs, x.String())
+			}
+		}
+		return nil, fmt.Errorf("%s: the fork schedule has errors for the build under test (run forkgate config lint %s):\n%s", cfgPath, cfgPath, strings.Join(msgs, "\n"))
 	}
 	var doc struct {
 		Library *LibrarySettings `toml:"library"`
@@ -112,11 +137,16 @@ func LoadChain(dir string) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Chain{Name: filepath.Base(abs), Dir: abs, ConfigPath: filepath.Join(abs, ConfigFile), ConfigBytes: b, Lib: lib, Config: cfg}, nil
+	return &Chain{Name: filepath.Base(abs), Dir: abs, ConfigPath: filepath.Join(abs, ConfigFile), ConfigBytes: b, Lib: lib,
+		Schedule: sched, Registry: reg}, nil
 }
 
-// LoadLibrary reads every chain directory under dir (sorted by name).
-func LoadLibrary(dir string) ([]*Chain, error) {
+// LoadLibrary reads every chain directory under dir (sorted by name), with
+// this build's registry.
+func LoadLibrary(dir string) ([]*Chain, error) { return LoadLibraryRegistry(dir, chain.Registry()) }
+
+// LoadLibraryRegistry is LoadLibrary with the forks judged by reg.
+func LoadLibraryRegistry(dir string, reg *schedule.Registry) ([]*Chain, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("library %s: %v", dir, err)
@@ -129,7 +159,7 @@ func LoadLibrary(dir string) ([]*Chain, error) {
 		if _, err := os.Stat(filepath.Join(dir, e.Name(), ConfigFile)); err != nil {
 			continue
 		}
-		c, err := LoadChain(filepath.Join(dir, e.Name()))
+		c, err := LoadChainRegistry(filepath.Join(dir, e.Name()), reg)
 		if err != nil {
 			return nil, err
 		}
@@ -210,4 +240,49 @@ func ForkHeights(sched *schedule.Schedule, loc schedule.Locator) []ForkHeight {
 		return out[i].Key < out[j].Key
 	})
 	return out
+}
+
+// BinaryRegistry asks another forkgate build for its fork registry
+// (`BINARY version --format json`, which lists every fork with its default)
+// so that its forks are judged by what it knows, not by this build: an
+// older build can then verify a newer one, and the reverse.
+func BinaryRegistry(ctx context.Context, binary string) (*schedule.Registry, error) {
+	if err := checkBinary(binary); err != nil {
+		return nil, err
+	}
+	out, err := exec.CommandContext(ctx, binary, "version", "--format", "json").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%v: %s", err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return nil, fmt.Errorf("%s version --format json: %v (verify needs a build that describes its fork registry)", binary, err)
+	}
+	var info buildinfo.Info
+	if err := json.Unmarshal(out, &info); err != nil {
+		return nil, fmt.Errorf("%s version --format json: %v", binary, err)
+	}
+	return RegistryOf(info)
+}
+
+// RegistryOf rebuilds a fork registry from a build's description.
+func RegistryOf(info buildinfo.Info) (*schedule.Registry, error) {
+	if len(info.Forks) == 0 {
+		return nil, fmt.Errorf("build %s %s lists no forks (version --format json has no \"forks\"): use a build that describes its registry", info.Version, info.Commit)
+	}
+	reg := schedule.NewRegistry()
+	for _, fi := range info.Forks {
+		scope, name := schedule.SplitKey(fi.Key)
+		def, dom, err := forkfile.ParseActivation(fi.Default)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: fork %s: default %q: %v", info.Version, fi.Key, fi.Default, err)
+		}
+		if fi.Domain == schedule.DomainParent.String() {
+			dom = schedule.DomainParent
+		}
+		if err := reg.Register(schedule.Fork{Scope: scope, Name: name, Default: def, Domain: dom, Release: fi.Release, Note: fi.Note}); err != nil {
+			return nil, fmt.Errorf("build %s: fork %s: %v", info.Version, fi.Key, err)
+		}
+	}
+	return reg, nil
 }

@@ -11,7 +11,6 @@ import (
 	"runtime"
 
 	"github.com/forkgate/forkgate/buildinfo"
-	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"
 )
 
@@ -96,7 +95,7 @@ func Record(c *Chain, o RecordOptions) (*Fixture, error) {
 	f := &Fixture{
 		Header: FixtureHeader{Format: FixtureFormat, Chain: c.Name, ChainID: g.ChainID, GenesisHash: hex.EncodeToString(gh[:]),
 			Release: buildinfo.Version, RecordedBy: RecordedBy(), ConfigDigest: hex.EncodeToString(cd[:]),
-			From: 1, To: blocks, Actions: map[string]int64{}},
+			From: 1, To: blocks},
 		Config:  c.ConfigBytes,
 		Genesis: genesisJSON,
 	}
@@ -108,10 +107,11 @@ func Record(c *Chain, o RecordOptions) (*Fixture, error) {
 	defer ex.Close()
 	prev := make([]byte, 32)
 	for _, b := range blks {
-		root, err := ex.exec(b)
+		fin, err := ex.exec(b)
 		if err != nil {
 			return nil, fmt.Errorf("record %s: replaying its own blocks: %w", c.Name, err)
 		}
+		root := fin.AppHash
 		if !bytes.Equal(root, b.AppHash) {
 			return nil, fmt.Errorf("record %s: block %d replays to state hash %x, but the node committed %x: this build is not deterministic; fix that before recording",
 				c.Name, b.Height, root, b.AppHash)
@@ -120,22 +120,16 @@ func Record(c *Chain, o RecordOptions) (*Fixture, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.Heights = append(f.Heights, HeightRecord{Block: b, Txs: ex.obs.txs, Writes: ws})
-		f.Header.Txs += int64(len(b.Txs) - 1)
-		for i, t := range ex.obs.txs {
-			if t.Code != chain.CodeOK {
-				continue
-			}
-			if tx, err := chain.DecodeTx(b.Txs[i+1]); err == nil {
-				f.Header.Actions[tx.Exec+"."+tx.Action]++
-			}
-		}
+		rcs := ReceiptsOf(fin.TxResults)
+		f.Heights = append(f.Heights, HeightRecord{Block: b, Txs: ex.obs.txs, Writes: ws, Receipts: rcs, ResultsHash: ResultsHash(rcs)})
 		prev = root
 		done++
 		if o.Progress != nil {
 			o.Progress(done, 2*blocks)
 		}
 	}
+	f.GenesisState = ex.cap.genesis
+	f.Header.Txs, f.Header.Actions, f.Header.Rejected = f.Tally()
 	for _, v := range ex.app.Schedule().Versions() {
 		if h, ok := ex.app.Signal().ActivationHeight(v.Number); ok {
 			f.Header.Versions = append(f.Header.Versions, VersionActivation{Version: v.Number, Height: h})

@@ -26,6 +26,9 @@ type Report struct {
 	Blocks   int64          `json:"blocks_executed"` // by the new build, over every scenario
 	Txs      int64          `json:"txs_executed"`
 	Chains   []*ChainReport `json:"chains"`
+	// Coverage is the library's fork coverage (verify --coverage); a fork
+	// without evidence makes the exit code 1.
+	Coverage *CoverageReport `json:"coverage,omitempty"`
 }
 
 // ChainReport is one chain's verification.
@@ -43,6 +46,11 @@ type ChainReport struct {
 	Forks           []ForkHeight      `json:"forks"`
 	Result          string            `json:"result"`
 	Scenarios       []*ScenarioResult `json:"scenarios"`
+	// Root is the chain's one full diagnosis: of the lowest height any
+	// scenario found (RootScenario first found it); the other scenarios
+	// keep a one-line message.
+	Root         *Diagnosis `json:"root,omitempty"`
+	RootScenario string     `json:"root_scenario,omitempty"`
 }
 
 // ScenarioResult is one row of the report.
@@ -64,7 +72,8 @@ type ScenarioResult struct {
 	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
 
 	home        string
-	until       int64 // the height this scenario runs to
+	until       int64    // the height this scenario runs to
+	finding     *Finding // the lowest difference found (nil: none, or a config refusal)
 	extra       [][]byte
 	extraBlocks []*node.Block
 }
@@ -110,21 +119,21 @@ func (r *Report) WriteText(w io.Writer) {
 			}
 			fmt.Fprintln(w)
 		}
-		seen := map[*Diagnosis]bool{}
-		for _, s := range c.Scenarios {
-			if s.Result != ResultMismatch {
-				continue
+		if c.Root != nil {
+			fmt.Fprintf(w, "\n  %s: the root diagnosis (the lowest height; %s found it):\n", c.Name, c.RootScenario)
+			for _, line := range strings.Split(strings.TrimRight(c.Root.Text(), "\n"), "\n") {
+				fmt.Fprintf(w, "    %s\n", line)
 			}
-			fmt.Fprintf(w, "\n  %s %s: %s\n", c.Name, s.name(), s.Message)
-			if s.Diagnosis != nil && !seen[s.Diagnosis] {
-				seen[s.Diagnosis] = true
-				for _, line := range strings.Split(strings.TrimRight(s.Diagnosis.Text(), "\n"), "\n") {
-					fmt.Fprintf(w, "    %s\n", line)
+			for _, s := range c.Scenarios {
+				if s.Result == ResultMismatch && s.name() != c.RootScenario {
+					fmt.Fprintf(w, "  also %s: %s\n", s.name(), s.summary(c.Root))
 				}
-			} else if s.Diagnosis != nil {
-				fmt.Fprintf(w, "    (same diagnosis as above: height %d)\n", s.Diagnosis.Height)
 			}
 		}
+	}
+	if r.Coverage != nil {
+		fmt.Fprintln(w)
+		r.Coverage.WriteText(w)
 	}
 	fmt.Fprintf(w, "\nverify: %s: %d chain(s), %d scenario(s), %d blocks and %d txs executed in %.1fs (%s)\n",
 		strings.ToUpper(r.Result), len(r.Chains), r.scenarios(), r.Blocks, r.Txs, r.Seconds, r.rates())
@@ -162,16 +171,29 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			fmt.Fprintf(w, "| %s | %s | %s | %d | %.2f s | %s |\n", c.Name, s.name(), s.heights(), s.Compared, s.Seconds, mdEscape(res))
 		}
 	}
-	seen := map[*Diagnosis]bool{}
 	for _, c := range r.Chains {
+		if c.Root == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\n## %s: root diagnosis (%s, height %d)\n\n```\n%s```\n", c.Name, c.RootScenario, c.Root.Height, c.Root.Text())
 		for _, s := range c.Scenarios {
-			if s.Diagnosis == nil || seen[s.Diagnosis] {
-				continue
+			if s.Result == ResultMismatch && s.name() != c.RootScenario {
+				fmt.Fprintf(w, "- also %s: %s\n", s.name(), mdEscape(s.summary(c.Root)))
 			}
-			seen[s.Diagnosis] = true
-			fmt.Fprintf(w, "\n## %s, %s: height %d\n\n```\n%s```\n", c.Name, s.name(), s.Diagnosis.Height, s.Diagnosis.Text())
 		}
 	}
+}
+
+// summary is a scenario's finding in one line, related to the root.
+func (s *ScenarioResult) summary(root *Diagnosis) string {
+	msg := firstLine(s.Message)
+	switch {
+	case s.Diagnosis == root:
+		return msg + " (the root, above)"
+	case s.finding != nil && s.finding.Height > root.Height:
+		return fmt.Sprintf("%s (above the root at height %d; likely the same cause)", msg, root.Height)
+	}
+	return msg
 }
 
 func firstLine(s string) string {

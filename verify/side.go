@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +30,8 @@ type side interface {
 	// upgrade imports a block file of heights 1..to, produces blocks
 	// until the target (when above to), and returns the blocks the
 	// home's block store then holds (readErr: they could not be read).
-	upgrade(ctx context.Context, home, file string, to, until int64, g *chain.Genesis, progress func(int64)) (blocks []*node.Block, err, readErr error)
+	// A side that can observes each executed block's outcomes with chk.
+	upgrade(ctx context.Context, home, file string, to, until int64, g *chain.Genesis, progress func(int64), chk *outcomeCheck) (blocks []*node.Block, err, readErr error)
 	// execBlock runs ExecBlock with this side's build.
 	execBlock(ctx context.Context, fixturePath, configPath string, height int64, dir string) (*ExecResult, error)
 }
@@ -37,9 +39,11 @@ type side interface {
 // Finding is a mismatch a node reported: a state hash that differs from
 // the recorded one, or a config the node refuses for its data.
 type Finding struct {
-	Height int64 // 0 when not tied to a block
-	Config bool  // an incompatible config, not a state hash
-	Msg    string
+	Height  int64 // 0 when not tied to a block (or the genesis state)
+	Config  bool  // an incompatible config, not a state hash
+	Results bool  // the results or a transaction's writes differ, the state hash does not
+	Genesis bool  // the genesis state differs
+	Msg     string
 }
 
 func (f *Finding) Error() string { return f.Msg }
@@ -89,13 +93,13 @@ func (inProcess) importFile(_ context.Context, home, file string, progress func(
 
 // upgrade is one node session: open (the restart on the old data),
 // import, produce, read back.
-func (inProcess) upgrade(ctx context.Context, home, file string, _, until int64, _ *chain.Genesis, progress func(int64)) ([]*node.Block, error, error) {
-	n, err := node.Open(home, node.Options{Log: io.Discard, Scratch: true})
+func (inProcess) upgrade(ctx context.Context, home, file string, _, until int64, _ *chain.Genesis, progress func(int64), chk *outcomeCheck) ([]*node.Block, error, error) {
+	n, err := node.Open(home, node.Options{Log: io.Discard, Scratch: true, Observer: chk})
 	if err != nil {
 		return nil, asFinding(err), nil
 	}
 	defer n.Close()
-	_, err = n.Import(file, node.ImportOptions{Progress: lineCounter{progress}, ProgressEvery: 1})
+	_, err = n.Import(file, node.ImportOptions{Progress: lineCounter{progress}, ProgressEvery: 1, Applied: chk.applied})
 	if err == nil && until > n.Height() {
 		err = n.Run(ctx, node.RunOptions{Until: until, OnBlock: func(node.BlockReport) {
 			if progress != nil {
@@ -186,7 +190,9 @@ func (b binaryBuild) importFile(ctx context.Context, home, file string, _ func(i
 	return b.run(ctx, "node", "import", home, file, "--quiet")
 }
 
-func (b binaryBuild) upgrade(ctx context.Context, home, file string, to, until int64, g *chain.Genesis, progress func(int64)) ([]*node.Block, error, error) {
+// upgrade cannot observe outcomes through the node CLI: the results
+// replay (verify-replay) compares them.
+func (b binaryBuild) upgrade(ctx context.Context, home, file string, to, until int64, g *chain.Genesis, progress func(int64), _ *outcomeCheck) ([]*node.Block, error, error) {
 	err := b.run(ctx, "node", "import", home, file, "--quiet")
 	if err == nil && until > to {
 		err = b.run(ctx, "node", "run", home, "--until", fmt.Sprint(until), "--http", "off", "--quiet")
@@ -205,4 +211,29 @@ func (b binaryBuild) execBlock(ctx context.Context, fixturePath, configPath stri
 		return nil, err
 	}
 	return readExecResult(out)
+}
+
+// replay has the binary execute the whole fixture (verify-replay) and
+// report its genesis state and results. A build without the command (an
+// older release) is reported as such.
+func (b binaryBuild) replay(ctx context.Context, fixturePath, configPath, dir string) (*ReplayResult, error) {
+	out := dir + ".json"
+	if err := b.run(ctx, "verify-replay", "--fixture", fixturePath, "--config", configPath, "--dir", dir, "--out", out); err != nil {
+		if strings.Contains(err.Error(), "unknown command") {
+			return nil, fmt.Errorf("%s has no verify-replay command (an older release): only state hashes compared", filepath.Base(b.path))
+		}
+		return nil, err
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	var r ReplayResult
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("%s: %v", out, err)
+	}
+	if r.Format != ReplayFormat {
+		return nil, fmt.Errorf("%s: replay result format %d, this build reads %d", out, r.Format, ReplayFormat)
+	}
+	return &r, nil
 }

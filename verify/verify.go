@@ -16,7 +16,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -57,6 +56,10 @@ type Options struct {
 	Keep bool
 	// Progress, if set, is told about the blocks each chain has done.
 	Progress Progress
+	// Coverage also measures the library's fork coverage (Coverage): a
+	// fork without evidence on both sides of its rule makes the exit code
+	// 1. It is measured with this build, whichever build New is.
+	Coverage bool
 }
 
 // DefaultSmoothWindow is Options.SmoothWindow's default. A fault in how the
@@ -92,6 +95,15 @@ const (
 	NewUpgrade    = "new-upgrade"
 	SmoothUpgrade = "smooth-upgrade"
 	PastForks     = "past-forks"
+	// FixtureCheck rebuilds the state from every height's recorded write
+	// set (each root checked) and checks the recorded version activations
+	// against the rebuilt signal state: the fixture fields no scenario
+	// re-executes.
+	FixtureCheck = "fixture-check"
+	// ResultsReplay has another build (--new BINARY) execute the fixture
+	// and report its genesis state and every height's results, which its
+	// node import does not (verify-replay).
+	ResultsReplay = "results"
 )
 
 // Results.
@@ -118,10 +130,7 @@ type chainRun struct {
 	lastSwitch  int64 // the smooth upgrade that runs to the target
 	filesMu     sync.Mutex
 	rep         *ChainReport
-	results     []*ScenarioResult
-
-	diagMu sync.Mutex
-	diags  map[int64]*Diagnosis
+	results     []*ScenarioResult // the jobs: every scenario but past-forks
 }
 
 // Run verifies every chain of o.Chains and returns the report. An error is
@@ -176,7 +185,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{Format: ReportFormat, Old: oldName, New: newName, Parallel: o.Parallel, Release: buildinfo.Version}
 	var runs []*chainRun
 	for _, c := range o.Chains {
-		cr, err := prepare(c, o, oldFixture, work)
+		cr, err := prepare(c, o, oldFixture, work, newSide)
 		if err != nil {
 			var fe *FixtureError
 			if errors.As(err, &fe) || errors.As(err, new(*InputError)) {
@@ -197,7 +206,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		total := int64(0)
 		for _, res := range cr.results {
 			jobs = append(jobs, job{cr, res})
-			total += cr.target
+			total += res.work(cr)
 		}
 		if o.Progress != nil {
 			o.Progress.Start(cr.c.Name, total)
@@ -210,7 +219,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				runScenario(ctx, j.cr, j.res, oldSide, newSide, o.Progress)
+				runJob(ctx, j.cr, j.res, oldSide, newSide, o.Progress)
 			}
 		}()
 	}
@@ -224,6 +233,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	for _, cr := range runs {
 		cr.rep.Scenarios = append(cr.rep.Scenarios, pastForks(cr))
+		cr.explain(ctx, newSide)
 		cr.rep.Result = ResultOK
 		for _, s := range cr.rep.Scenarios {
 			cr.rep.Result = worse(cr.rep.Result, s.Result)
@@ -239,6 +249,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Result = ResultOK
 	}
 	rep.ExitCode = map[string]int{ResultOK: 0, ResultMismatch: 1, ResultError: 2}[rep.Result]
+	if o.Coverage {
+		cov, err := Coverage(o.Chains, work, o.Parallel)
+		if err != nil {
+			return nil, err
+		}
+		rep.Coverage = cov
+		if !cov.OK && rep.ExitCode == 0 {
+			rep.ExitCode = 1
+		}
+	}
 	rep.Seconds = time.Since(began).Seconds()
 	return rep, nil
 }
@@ -267,8 +287,8 @@ func isFixtureFile(path string) bool {
 }
 
 // prepare loads a chain's fixture and writes the files its scenarios share.
-func prepare(c *Chain, o Options, oldFixture *Fixture, work string) (*chainRun, error) {
-	cr := &chainRun{c: c, fixturePath: c.FixturePath(), diags: map[int64]*Diagnosis{}}
+func prepare(c *Chain, o Options, oldFixture *Fixture, work string, newSide side) (*chainRun, error) {
+	cr := &chainRun{c: c, fixturePath: c.FixturePath()}
 	if oldFixture != nil && (len(o.Chains) == 1 || oldFixture.Header.Chain == c.Name) {
 		cr.f = oldFixture
 		cr.fixturePath = o.Old
@@ -307,7 +327,7 @@ func prepare(c *Chain, o Options, oldFixture *Fixture, work string) (*chainRun, 
 		return nil, err
 	}
 	n := f.Header.To
-	forks := ForkHeights(c.Config.Schedule, f.Locator(g))
+	forks := ForkHeights(c.Schedule, f.Locator(g))
 	cr.target = n
 	var beyond int64 = -1
 	for _, fh := range forks {
@@ -348,7 +368,11 @@ func prepare(c *Chain, o Options, oldFixture *Fixture, work string) (*chainRun, 
 	for _, h := range heights {
 		cr.results = append(cr.results, &ScenarioResult{Chain: c.Name, Scenario: SmoothUpgrade, Switch: h})
 	}
-	cr.rep.Scenarios = cr.results
+	cr.results = append(cr.results, &ScenarioResult{Chain: c.Name, Scenario: FixtureCheck})
+	if _, ok := newSide.(binaryBuild); ok {
+		cr.results = append(cr.results, &ScenarioResult{Chain: c.Name, Scenario: ResultsReplay})
+	}
+	cr.rep.Scenarios = append([]*ScenarioResult(nil), cr.results...)
 	return cr, nil
 }
 
@@ -373,16 +397,37 @@ func DefaultHeights(forks []ForkHeight, n int64) []int64 {
 	return out
 }
 
-// runScenario runs one new or smooth upgrade into res.
-func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide, newSide side, p Progress) {
+// work is the progress a job reports, in blocks.
+func (s *ScenarioResult) work(cr *chainRun) int64 {
+	switch s.Scenario {
+	case FixtureCheck, ResultsReplay:
+		return cr.f.Header.To
+	}
+	return cr.target
+}
+
+// runJob runs one job into res.
+func runJob(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide, newSide side, p Progress) {
 	began := time.Now()
 	defer func() { res.Seconds = time.Since(began).Seconds() }()
-	c, f, n := cr.c, cr.f, cr.f.Header.To
 	add := func(k int64) {
 		if p != nil {
-			p.Add(c.Name, k)
+			p.Add(cr.c.Name, k)
 		}
 	}
+	switch res.Scenario {
+	case FixtureCheck:
+		cr.checkFixture(res, add)
+	case ResultsReplay:
+		cr.replayResults(ctx, res, newSide.(binaryBuild), add)
+	default:
+		runScenario(ctx, cr, res, oldSide, newSide, add)
+	}
+}
+
+// runScenario runs one new or smooth upgrade into res.
+func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide, newSide side, add func(int64)) {
+	c, f, n := cr.c, cr.f, cr.f.Header.To
 	name := "new"
 	if res.Scenario == SmoothUpgrade {
 		name = fmt.Sprintf("smooth-%d", res.Switch)
@@ -394,6 +439,15 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 		res.From = 1
 		if err = newSide.initHome(ctx, home, c, c.ConfigPath); err == nil {
 			_, err = f.checkGenesis(home)
+		}
+		if _, inproc := newSide.(inProcess); inproc && err == nil && f.GenesisState != nil {
+			// The genesis state first: a difference there is named as
+			// such, not blamed on block 1 (another build reports its
+			// genesis state through the results replay).
+			var gs []chain.Write
+			if gs, err = GenesisState(cr.g, c.ConfigPath); err == nil && stateDigest(gs) != stateDigest(f.GenesisState) {
+				res.finding = &Finding{Genesis: true, Msg: "the genesis state differs: the new build's InitChain writes another state from the same genesis.json"}
+			}
 		}
 	} else {
 		h := res.Switch
@@ -423,8 +477,9 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 		}
 	}
 	// The new build imports the fixture's blocks (those it holds are
-	// compared by hash), produces fresh blocks to the target, and the
-	// node's block store is read back, whatever happened.
+	// compared by hash; the results of those it executes too), produces
+	// fresh blocks to the target, and the node's block store is read back,
+	// whatever happened.
 	until, file := cr.target, cr.blockFile
 	if res.Scenario == SmoothUpgrade && err == nil {
 		if end := cr.smoothEnd(res.Switch); end < n {
@@ -433,10 +488,11 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 		}
 	}
 	res.until = until
+	chk := newOutcomeCheck(f)
 	var blocks []*node.Block
 	var herr error
 	if err == nil {
-		blocks, err, herr = newSide.upgrade(ctx, home, file, n, until, cr.g, add)
+		blocks, err, herr = newSide.upgrade(ctx, home, file, n, until, cr.g, add, chk)
 	} else {
 		_, blocks, herr = blockHashes(home, cr.g, 1, until)
 	}
@@ -466,27 +522,101 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 			res.Txs += int64(len(blocks[x-1].Txs) - 1)
 		}
 	}
+	// The scenario's finding is the lowest: the genesis state, a results
+	// difference below a state hash mismatch, the state hash mismatch.
 	var fd *Finding
+	if errors.As(err, &fd) && !fd.Config {
+		res.finding = lowest(res.finding, fd)
+	}
+	res.finding = lowest(res.finding, chk.finding())
 	switch {
+	case res.finding != nil:
+		res.Result, res.Message = ResultMismatch, res.finding.Msg
 	case err == nil && herr != nil:
 		res.Result, res.Message = ResultError, herr.Error()
 	case err == nil && res.To < until:
 		res.Result, res.Message = ResultError, fmt.Sprintf("the node stopped at height %d, before %d", res.To, until)
 	case err == nil:
 		res.Result = ResultOK
-	case errors.As(err, &fd):
+	case errors.As(err, &fd) && fd.Config:
 		res.Result, res.Message = ResultMismatch, fd.Msg
-		if fd.Config {
-			res.Diagnosis = &Diagnosis{Kind: "config", Height: fd.Height, Keys: []KeyChange{}, ConfigChanges: configChanges(cr.oldCfg, c.ConfigPath)}
-			res.Diagnosis.Advice = advice(res.Diagnosis)
-		} else if fd.Height > 0 {
-			res.Diagnosis = cr.diagnose(ctx, newSide, fd.Height)
-		}
+		res.Diagnosis = &Diagnosis{Kind: "config", Height: fd.Height, Keys: []KeyChange{}, ConfigChanges: configChanges(cr.oldCfg, c.ConfigPath)}
+		res.Diagnosis.Advice = advice(res.Diagnosis)
 	case ctx.Err() != nil:
 		res.Result, res.Message = ResultError, ctx.Err().Error()
 	default:
 		res.Result, res.Message = ResultError, err.Error()
 	}
+}
+
+// lowest is the finding at the lower height (the genesis state lowest; a
+// state hash mismatch before a results one at the same height).
+func lowest(a, b *Finding) *Finding {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	case a.Genesis != b.Genesis:
+		if a.Genesis {
+			return a
+		}
+		return b
+	case a.Height != b.Height:
+		if a.Height < b.Height {
+			return a
+		}
+		return b
+	case a.Results && !b.Results:
+		return b
+	}
+	return a
+}
+
+// checkFixture rebuilds the state from every recorded write set, each
+// height's root checked, and checks the recorded version activations
+// against the signal state at the last height. A fixture that fails is
+// unusable (exit 2): it was damaged or altered.
+func (cr *chainRun) checkFixture(res *ScenarioResult, add func(int64)) {
+	f := cr.f
+	res.From, res.To = 1, f.Header.To
+	dir := filepath.Join(cr.work, "fixture-check")
+	st, err := f.RebuildStateProgress(dir, f.Header.To, add)
+	if err != nil {
+		res.Result, res.Message = ResultError, fmt.Sprintf("%s: %v", cr.fixturePath, err)
+		return
+	}
+	defer st.Close()
+	res.Compared = int(f.Header.To)
+	if err := f.checkVersions(st, cr.oldCfg); err != nil {
+		res.Result, res.Message = ResultError, fmt.Sprintf("%s: %v", cr.fixturePath, err)
+		return
+	}
+	res.Result = ResultOK
+}
+
+// replayResults has the new build (another binary) execute the fixture
+// and compares its genesis state and results with the recorded ones.
+func (cr *chainRun) replayResults(ctx context.Context, res *ScenarioResult, b binaryBuild, add func(int64)) {
+	res.From, res.To = 1, cr.f.Header.To
+	r, err := b.replay(ctx, cr.fixturePath, cr.c.ConfigPath, filepath.Join(cr.work, "replay"))
+	add(cr.f.Header.To)
+	if err != nil {
+		res.Result, res.Message = ResultSkipped, fmt.Sprintf("results not compared: %v", err)
+		return
+	}
+	res.Compared = len(r.Heights)
+	res.Blocks = int64(len(r.Heights))
+	if fd := replayFinding(cr.f, r); fd != nil {
+		res.finding = fd
+		res.Result, res.Message = ResultMismatch, fd.Msg
+		return
+	}
+	if r.Error != "" {
+		res.Result, res.Message = ResultError, "the new build refused a recorded block: "+r.Error
+		return
+	}
+	res.Result = ResultOK
 }
 
 // smoothEnd is where the smooth upgrade switching at h stops: the window
@@ -517,38 +647,6 @@ func (cr *chainRun) prefixFile(to int64) (string, error) {
 		return path, nil
 	}
 	return path, cr.f.WriteBlockFile(path, to)
-}
-
-// diagnose explains a mismatch at height m once per chain and height.
-func (cr *chainRun) diagnose(ctx context.Context, newSide side, m int64) *Diagnosis {
-	cr.diagMu.Lock()
-	defer cr.diagMu.Unlock()
-	if d, ok := cr.diags[m]; ok {
-		return d
-	}
-	dir := filepath.Join(cr.work, fmt.Sprintf("diag-%d", m))
-	os.RemoveAll(dir)
-	os.MkdirAll(dir, 0o755)
-	newDir := filepath.Join(dir, "new")
-	var res *ExecResult
-	var err error
-	if _, ok := newSide.(inProcess); ok {
-		res, err = ExecBlock(cr.f, cr.c.ConfigPath, m, newDir)
-	} else {
-		res, err = newSide.execBlock(ctx, cr.fixturePath, cr.c.ConfigPath, m, newDir)
-	}
-	var d *Diagnosis
-	if err != nil {
-		d = &Diagnosis{Kind: "state-hash", Height: m, Expected: hex.EncodeToString(cr.f.Root(m)), Keys: []KeyChange{},
-			Note: "the new build could not re-execute the block for a diagnosis: " + err.Error()}
-		d.Advice = advice(d)
-	} else if d, err = diagnoseBlock(cr.f, m, res, newDir, dir); err != nil {
-		d.Note = "diagnosis incomplete: " + err.Error()
-	}
-	d.ConfigChanges = configChanges(cr.oldCfg, cr.c.ConfigPath)
-	d.Advice = advice(d)
-	cr.diags[m] = d
-	return d
 }
 
 // pastForks compares the fresh blocks every node produced past the fixture.

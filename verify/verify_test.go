@@ -74,7 +74,7 @@ func TestLibraryFixtures(t *testing.T) {
 				t.Errorf("genesis parent_start %d, [library] says %d", g.ParentStart, c.Lib.ParentStart)
 			}
 			inside := 0
-			for _, fh := range ForkHeights(c.Config.Schedule, f.Locator(g)) {
+			for _, fh := range ForkHeights(c.Schedule, f.Locator(g)) {
 				if fh.Height > 1 && fh.Height <= f.Header.To {
 					inside++
 				}

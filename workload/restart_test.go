@@ -17,14 +17,23 @@ const restartBlocks = 150
 // returns the state root and the transactions of every height, and, per
 // restart height, what was in flight there.
 func driveRestarting(t *testing.T, seed int64, every bool, restarts ...int64) ([][]byte, [][][]byte, map[int64]inFlight) {
+	roots, txs, flight, _ := drive2(t, seed, false, every, restarts...)
+	return roots, txs, flight
+}
+
+// drive2 is driveRestarting, with the generator's probes on or off; it also
+// returns every transaction's result code.
+func drive2(t *testing.T, seed int64, probes, every bool, restarts ...int64) ([][]byte, [][][]byte, map[int64]inFlight, map[uint32]int) {
 	t.Helper()
 	accounts, producers := Keys(seed, "account", 8), Keys(seed, "producer", 3)
 	r := newRun(t, seed, accounts, producers)
 	fresh := func() *Generator {
 		g := New(seed, "workload", accounts, producers)
 		g.MaintenanceInterval = 10
+		g.Probes, g.ProbeFee = probes, 1
 		return g
 	}
+	codes := map[uint32]int{}
 	g := fresh()
 	var roots [][]byte
 	var txs [][][]byte
@@ -34,7 +43,9 @@ func driveRestarting(t *testing.T, seed int64, every bool, restarts ...int64) ([
 		if g.Err() != nil {
 			t.Fatalf("height %d: %v", h, g.Err())
 		}
-		r.block(out)
+		for _, res := range r.block(out) {
+			codes[res.Code]++
+		}
 		roots = append(roots, r.store.Root())
 		txs = append(txs, out)
 		restart := every
@@ -46,7 +57,7 @@ func driveRestarting(t *testing.T, seed int64, every bool, restarts ...int64) ([
 			g = fresh()
 		}
 	}
-	return roots, txs, flight
+	return roots, txs, flight, codes
 }
 
 // inFlight is what a restart at some height must carry over through the
@@ -187,5 +198,19 @@ func TestNextIsPureAcrossRewind(t *testing.T) {
 			}
 		}
 		second.block(got)
+	}
+}
+
+// With probes (the coverage profile) the generator stays restart-safe, and
+// its blocks carry every reject path the probes aim at, with their codes.
+func TestProbesRestartSafeWithEveryRejectCode(t *testing.T) {
+	const seed = 7
+	wantRoots, wantTxs, _, codes := drive2(t, seed, true, false)
+	roots, txs, _, _ := drive2(t, seed, true, false, 23, 58)
+	sameRun(t, "restart with probes", wantRoots, roots, wantTxs, txs)
+	for _, c := range []uint32{chain.CodeOK, chain.CodeSignature, chain.CodeChainID, chain.CodeNonce, chain.CodeFee, chain.CodeUnknownExec, chain.CodeExec} {
+		if codes[c] == 0 {
+			t.Errorf("no transaction with code %d in %d blocks (codes seen: %v)", c, restartBlocks, codes)
+		}
 	}
 }

@@ -113,6 +113,14 @@ type Generator struct {
 	// no approval is sent in a maintenance block (the maintenance decides
 	// the open proposals before the block's transactions run).
 	MaintenanceInterval int64
+	// Probes ends every block with transactions that take both sides of
+	// every fork's rule and the chain's reject paths (see probes.go), in at
+	// most half of the block's transactions: the "coverage" profile that
+	// upgrade verification's library records.
+	Probes bool
+	// ProbeFee is the fee of the minimum-fee probe: the lowest minimum fee
+	// the chain's config sets (its value before ForkMinFeeV2).
+	ProbeFee uint64
 
 	seed      int64
 	chainID   string
@@ -260,6 +268,11 @@ func (g *Generator) Next(height int64, view chain.KV, n int) [][]byte {
 	if len(g.accounts) == 0 || n <= 0 {
 		return nil
 	}
+	probes := 0
+	if g.Probes {
+		probes = n / 2
+		n -= probes
+	}
 	g.err = nil
 	if height <= g.lastHeight {
 		g.lowGame, g.tokens = 1, 0 // not the chain the cache was built on
@@ -281,11 +294,8 @@ func (g *Generator) Next(height int64, view chain.KV, n int) [][]byte {
 	for _, w := range weights {
 		total += max(w, 0)
 	}
-	if total == 0 {
-		return b.out
-	}
 	gens := []func() bool{b.transfer, b.token, b.game, b.producers, b.governance}
-	for tries := 0; len(b.out) < n && tries < 4*n && b.err == nil; tries++ {
+	for tries := 0; total > 0 && len(b.out) < n && tries < 4*n && b.err == nil; tries++ {
 		pick := b.r.intn(total)
 		for i, w := range weights {
 			if w <= 0 {
@@ -297,6 +307,9 @@ func (g *Generator) Next(height int64, view chain.KV, n int) [][]byte {
 			}
 			pick -= w
 		}
+	}
+	if b.err == nil {
+		b.probes(probes)
 	}
 	if b.err != nil {
 		g.err = b.err
@@ -620,7 +633,8 @@ func (b *block) gameDuties(n int) {
 			}
 		case gi.State == chain.GameJoined:
 			for s := 0; s < 2 && len(b.out) < n; s++ {
-				if gi.Moves[s] != 0 || (s == 1 && b.g.hashMod("forget", gi.ID, forgetEvery) == 0) {
+				if gi.Moves[s] != 0 || (s == 1 && b.g.hashMod("forget", gi.ID, forgetEvery) == 0) ||
+					(b.g.Probes && b.g.hashMod("ghost", gi.ID, ghostEvery) == 0) {
 					continue
 				}
 				p, mine := b.controlled(gi.Players[s])

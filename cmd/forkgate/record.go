@@ -17,6 +17,8 @@ func newRecordCmd() *cobra.Command {
 		blocks int64
 		out    string
 		quiet  bool
+		// coverage prints each chain's fork coverage after recording.
+		coverage bool
 	)
 	cmd := &cobra.Command{
 		Use:   "record CHAIN_DIR... [--blocks N] [--out FILE]",
@@ -24,9 +26,13 @@ func newRecordCmd() *cobra.Command {
 		Long: `record runs each chain directory's chain from genesis with this build (a solo
 node on a scratch home, with the [node] workload) and writes its fixture
 (default CHAIN_DIR/fixture.gz): a versioned, gzip-compressed file with the
-blocks (the node's canonical encoding), the state hash at every height, each
-transaction's result code and write-set digest, and each height's write set,
-from which verify rebuilds the recording node's state at any height.
+blocks (the node's canonical encoding), the state hash at every height, the
+genesis state, every transaction's receipt (code, data, gas, events) with
+each block's results hash, each user transaction's write-set digest, and
+each height's write set, from which verify rebuilds the recording node's
+state at any height. It then prints the chain's fork coverage: per fork, the
+recorded transactions whose outcome changes when the fork is flipped, below
+and from its activation (--coverage=false skips it).
 
 --blocks N records heights 1..N (default: [library] blocks). See
 docs/verify.md. Exit codes: 0 ok, 2 unusable input.`,
@@ -76,8 +82,18 @@ docs/verify.md. Exit codes: 0 ok, 2 unusable input.`,
 					return usageErr("%v", err)
 				}
 				st, _ := os.Stat(path)
-				fmt.Fprintf(cmd.OutOrStdout(), "recorded %s: heights %d..%d, %d txs, %s; %s (%d KB)\n",
-					c.Name, f.Header.From, f.Header.To, f.Header.Txs, actionSummary(f.Header.Actions), path, st.Size()/1024)
+				fmt.Fprintf(cmd.OutOrStdout(), "recorded %s: heights %d..%d, %d txs, %s, rejected %d; %s (%d KB)\n",
+					c.Name, f.Header.From, f.Header.To, f.Header.Txs, actionSummary(f.Header.Actions), sum(f.Header.Rejected), path, st.Size()/1024)
+				if coverage {
+					work, err := os.MkdirTemp("", "forkgate-record-coverage-")
+					if err != nil {
+						return err
+					}
+					cc := verify.MeasureCoverage(c, f, work)
+					os.RemoveAll(work)
+					fmt.Fprintf(cmd.OutOrStdout(), "fork coverage of %s (transactions whose outcome changes with the fork flipped):\n", c.Name)
+					cc.WriteChainText(cmd.OutOrStdout())
+				}
 			}
 			return nil
 		},
@@ -85,7 +101,16 @@ docs/verify.md. Exit codes: 0 ok, 2 unusable input.`,
 	cmd.Flags().Int64Var(&blocks, "blocks", 0, "record heights 1..N (default: [library] blocks)")
 	cmd.Flags().StringVar(&out, "out", "", "fixture file (default CHAIN_DIR/fixture.gz)")
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress bar")
+	cmd.Flags().BoolVar(&coverage, "coverage", true, "print the fork coverage of each recording (evidence on both sides of every fork's rule)")
 	return cmd
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // actionSummary counts successful transactions per executor.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/verify"
 	"github.com/spf13/cobra"
 )
@@ -20,6 +21,7 @@ import (
 func init() {
 	register(newVerifyCmd)
 	register(newVerifyExecCmd)
+	register(newVerifyReplayCmd)
 }
 
 // defaultLibrary is the library verify checks without arguments.
@@ -30,7 +32,7 @@ func newVerifyCmd() *cobra.Command {
 		library, old, newBin, report, heights, work string
 		window                                      int64
 		parallel                                    int
-		quiet, keep                                 bool
+		quiet, keep, coverage                       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [CHAIN_DIR...|--library DIR] [--old BINARY|FIXTURE] [--new BINARY]",
@@ -53,13 +55,24 @@ the fixture alone; --old BINARY has that binary import the fixture's blocks up
 to h through its node CLI. --new BINARY drives another build through its node
 CLI; by default the new build is this one, in-process.
 
-On a mismatch verify names the first divergent height, the transaction whose
-execution diverged, the differing state keys with decoded old and new values
-(a walk of the two Merkle trees), and the forks active there.
+Besides state hashes, verify compares every transaction's result (code,
+data, gas, events: what CometBFT hashes into LastResultsHash) and writes
+with the fixture, the genesis state, and the fixture's own consistency
+(fixture-check). On a mismatch it diagnoses the lowest divergent height of
+each chain once: the transaction whose execution diverged, the differing
+state keys with decoded old and new values, the forks active there, whether
+the build is nondeterministic (the block runs twice), and what to do; the
+other scenarios get one line each.
+
+--coverage also measures fork coverage: for every fork, the recorded
+transactions whose outcome changes when the fork is flipped, below and from
+its activation. A fork without such evidence on both sides (on some chain)
+is a rule the library cannot check: exit 1.
 
 --format text|json|markdown; --report FILE also writes the report (Markdown
 for .md, JSON for .json, else text). Exit codes: 0 all consistent, 1 a
-mismatch, 2 unusable input (bad fixture, missing binary, bad flags).`,
+mismatch or a fork without coverage, 2 unusable input (bad fixture, missing
+binary, bad flags).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, _ := cmd.Flags().GetString("format")
 			switch format {
@@ -77,29 +90,37 @@ mismatch, 2 unusable input (bad fixture, missing binary, bad flags).`,
 			if library != "" && len(args) > 0 {
 				return usageErr("give chain directories or --library, not both")
 			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			// The forks of the chains' configs are judged by the build
+			// under test: another binary describes its own registry.
+			reg := chain.Registry()
+			if newBin != "" {
+				if reg, err = verify.BinaryRegistry(ctx, newBin); err != nil {
+					return usageErr("--new: %v", err)
+				}
+			}
 			var chains []*verify.Chain
 			if len(args) == 0 {
 				if library == "" {
 					library = defaultLibrary
 				}
-				if chains, err = verify.LoadLibrary(library); err != nil {
+				if chains, err = verify.LoadLibraryRegistry(library, reg); err != nil {
 					return usageErr("%v", err)
 				}
 			}
 			for _, dir := range args {
-				c, err := verify.LoadChain(dir)
+				c, err := verify.LoadChainRegistry(dir, reg)
 				if err != nil {
 					return usageErr("%v", err)
 				}
 				chains = append(chains, c)
 			}
 			bars := newBars(cmd.ErrOrStderr(), quiet)
-			o := verify.Options{Chains: chains, Old: old, New: newBin, Heights: hs, SmoothWindow: window, Parallel: parallel, WorkDir: work, Keep: keep}
+			o := verify.Options{Chains: chains, Old: old, New: newBin, Heights: hs, SmoothWindow: window, Parallel: parallel, WorkDir: work, Keep: keep, Coverage: coverage}
 			if bars != nil {
 				o.Progress = bars
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			rep, err := verify.Run(ctx, o)
 			if bars != nil {
 				bars.Wait()
@@ -156,6 +177,7 @@ mismatch, 2 unusable input (bad fixture, missing binary, bad flags).`,
 	f.BoolVar(&quiet, "quiet", false, "no progress bars")
 	f.StringVar(&work, "work", "", "directory for the scratch homes (default: a temporary directory)")
 	f.BoolVar(&keep, "keep", false, "keep the scratch homes (with --work)")
+	f.BoolVar(&coverage, "coverage", false, "also measure fork coverage: every fork needs recorded evidence on both sides of its rule (exit 1 when one has none)")
 	return cmd
 }
 
@@ -216,6 +238,50 @@ func newVerifyExecCmd() *cobra.Command {
 	f.StringVar(&fixture, "fixture", "", "fixture file")
 	f.StringVar(&config, "config", "", "config.toml the block runs under")
 	f.Int64Var(&height, "height", 0, "height of the block to execute")
+	f.StringVar(&dir, "dir", "", "new directory for the state store")
+	f.StringVar(&out, "out", "", "JSON output file")
+	return cmd
+}
+
+// newVerifyReplayCmd is the hidden command verify runs on another build to
+// learn its results, which its node import does not report: it executes
+// every block of the fixture and writes the genesis state and each height's
+// root, receipts and outcomes as JSON (verify.ReplayResult).
+func newVerifyReplayCmd() *cobra.Command {
+	var fixture, config, dir, out string
+	cmd := &cobra.Command{
+		Use:    "verify-replay --fixture F --config C --dir D --out FILE",
+		Short:  "Execute a whole fixture with this build and report its results (used by verify)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := textOnly(cmd, "the --out file, which is JSON"); err != nil {
+				return err
+			}
+			if fixture == "" || config == "" || dir == "" || out == "" {
+				return usageErr("verify-replay needs --fixture, --config, --dir and --out")
+			}
+			f, err := verify.ReadFixture(fixture)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			res, err := verify.ReplayFixture(f, config, dir)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			b, err := json.Marshal(res)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+				return usageErr("%v", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fixture, "fixture", "", "fixture file")
+	f.StringVar(&config, "config", "", "config.toml the blocks run under")
 	f.StringVar(&dir, "dir", "", "new directory for the state store")
 	f.StringVar(&out, "out", "", "JSON output file")
 	return cmd
