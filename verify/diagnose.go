@@ -580,4 +580,3 @@ func diagnoseDisagreement(refHome, home string, x int64, refBlock, block *node.B
 	d.Advice = advice(d)
 	return d
 }
-
