@@ -66,7 +66,9 @@ func keyOf(p *unstable.Parser, e *unstable.Node) (string, int) {
 		}
 		parts = append(parts, string(n.Data))
 	}
-	return strings.Join(parts, "."), line
+	// go-toml matches keys to fields case-insensitively, so [[Step]] is a
+	// step: fold case the same way.
+	return strings.ToLower(strings.Join(parts, ".")), line
 }
 
 // line is the line of key (the first of keys found) in the i-th [[name]]

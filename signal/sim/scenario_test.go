@@ -95,6 +95,7 @@ func TestScenarioErrorsNameTheLine(t *testing.T) {
 		{"bad mode", "mode = \"bitcoin\"\nproducers = [\"A\"]\n", 1, "unknown mode"},
 		{"tron without interval", "mode = \"tron\"\nproducers = [\"A\"]\n", 1, "tron mode needs maintenance_interval"},
 		{"inline steps", "producers = [\"A\"]\nstep = [{ block = \"A:1\" }, { block = \"Z:1\" }]\n", 2, "step 2: block \"Z:1\": unknown producer"},
+		{"keys in another case", "PRODUCERS = [\"A\"]\n[[Param]]\nVersion = 0\n", 2, "has no name"},
 		{"no producers", "name = \"x\"\n", 0, "no producers: add producers = "},
 	}
 	for _, tt := range tests {
@@ -308,8 +309,8 @@ func TestFuzzSeeds(t *testing.T) {
 	}
 }
 
-// FuzzParse: the reader never panics, rejects with a
-// *Error, and whatever it accepts runs without panicking.
+// FuzzParse: the reader never panics, rejects with an *Error that names
+// its line (unless a key is missing), and whatever it accepts runs.
 func FuzzParse(f *testing.F) {
 	for _, src := range fuzzSeeds {
 		f.Add([]byte(src))
@@ -324,13 +325,14 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &se) {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
+			// Only a missing key has no line to name.
+			if se.Line == 0 && !strings.HasPrefix(se.Msg, "no producers") {
+				t.Fatalf("error without a line: %v", err)
+			}
 			return
 		}
 		if _, err := sc.Run(false); err != nil {
-			var se *Error
-			if !errors.As(err, &se) {
-				t.Fatalf("run error of type %T: %v", err, err)
-			}
+			t.Fatalf("a parsed scenario must run: %v", err)
 		}
 	})
 }
