@@ -92,8 +92,8 @@ func (c *NodeConfig) validate(file string) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%s: [node] %s", file, fmt.Sprintf(format, args...))
 	}
-	if c.BlockInterval < 1 {
-		return bad("block_interval = %d: give the seconds between blocks, at least 1", c.BlockInterval)
+	if c.BlockInterval < 1 || c.BlockInterval > MaxBlockInterval {
+		return bad("block_interval = %d: give the seconds between blocks, 1..%d (a week)", c.BlockInterval, MaxBlockInterval)
 	}
 	if _, err := schedule.ParsePolicy(c.Compat); err != nil {
 		return bad("compat: %v", err)
@@ -125,6 +125,10 @@ func (c *NodeConfig) validate(file string) error {
 	}
 	return nil
 }
+
+// MaxBlockInterval bounds [node] block_interval: with genesis times up to
+// year 9999 (chain.MaxTime), block times cannot overflow before height 10^13.
+const MaxBlockInterval = 7 * 24 * 3600
 
 // Config is a home's config.toml: the fork file and the [node] table.
 type Config struct {

@@ -455,6 +455,9 @@ func (n *Node) recover() error {
 // as CometBFT does for a decided block) and checks its state hash. With
 // store, the block is written to the block store before the state commits.
 func (n *Node) apply(blk *Block, store bool, source string) (*abci.ResponseFinalizeBlock, error) {
+	if err := n.checkTime(blk, source); err != nil {
+		return nil, err // refused before anything runs or is stored
+	}
 	ctx := context.Background()
 	fin, err := n.app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: blk.Height, Time: time.Unix(blk.Time, 0).UTC(),
 		ProposerAddress: blk.Proposer[:], Txs: blk.Txs})
@@ -479,6 +482,30 @@ func (n *Node) apply(blk *Block, store bool, source string) (*abci.ResponseFinal
 		return nil, err
 	}
 	return fin, nil
+}
+
+// checkTime refuses a block whose time is not after its parent's (block 1:
+// not before the genesis time), before it runs or is stored. Fork and version
+// activation by time assume time only moves forward; CometBFT guarantees it
+// for the blocks it decides, and imports must not break it.
+func (n *Node) checkTime(blk *Block, source string) error {
+	prev, what := n.l.genesis.Time, "the genesis time"
+	if blk.Height > 1 {
+		p, err := n.blocks.Get(blk.Height - 1)
+		if err != nil {
+			return err
+		}
+		prev, what = p.Time, fmt.Sprintf("block %d's time", blk.Height-1)
+		if blk.Time <= prev {
+			return fmt.Errorf("block %d from %s: time %d is not after %s %d: block times must increase; the blocks are damaged or forged",
+				blk.Height, source, blk.Time, what, prev)
+		}
+		return nil
+	}
+	if blk.Time < prev {
+		return fmt.Errorf("block %d from %s: time %d is before %s %d: the blocks are damaged or belong to another genesis", blk.Height, source, blk.Time, what, prev)
+	}
+	return nil
 }
 
 // RunOptions say how long Run produces.
