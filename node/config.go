@@ -136,6 +136,9 @@ type Config struct {
 	File     *forkfile.File
 	Schedule *schedule.Schedule
 	Node     NodeConfig
+	// Warnings are the schedule's non-fatal findings (a registered fork the
+	// file omits runs with its default...): the start-up banner shows them.
+	Warnings schedule.Findings
 }
 
 // LoadConfig reads config.toml: the fork schedule against chain.Registry()
@@ -176,7 +179,7 @@ func parseConfig(path string, src []byte) (*Config, error) {
 	if err := doc.Node.validate(path); err != nil {
 		return nil, err
 	}
-	return &Config{Path: path, File: f, Schedule: s, Node: *doc.Node}, nil
+	return &Config{Path: path, File: f, Schedule: s, Node: *doc.Node, Warnings: fs}, nil
 }
 
 func defaultNode() NodeConfig {

@@ -217,6 +217,10 @@ func OpenReadOnly(home string, opts Options) (*Node, error) {
 		n.Close()
 		return nil, err
 	}
+	if err := n.checkConsistent(); err != nil {
+		n.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -414,23 +418,10 @@ var crashPoint = func(step string) {}
 // (synced) before the state commits them, so after a crash the block store
 // is at most ahead; those blocks are re-executed and their hashes checked.
 func (n *Node) recover() error {
+	if err := n.checkConsistent(); err != nil {
+		return err
+	}
 	s, b := n.state.Height(), n.blocks.Height()
-	if b < s {
-		return fmt.Errorf("%s: the block store is at height %d but the state at %d: blocks %d..%d are missing "+
-			"(restore data/blocks from a backup, or start from an empty data directory and import an export)",
-			n.l.home.Data(), b, s, b+1, s)
-	}
-	if s > 0 {
-		blk, err := n.blocks.Get(s)
-		if err != nil {
-			return err
-		}
-		if root := n.state.Root(); !bytes.Equal(root, blk.AppHash) {
-			return fmt.Errorf("%s: the state at height %d has hash %x, but block %d in the block store records %x: "+
-				"the data directory is inconsistent; start from an empty data directory and import an export",
-				n.l.home.Data(), s, root, s, blk.AppHash)
-		}
-	}
 	if s == 0 {
 		if _, err := n.app.InitChain(context.Background(), &abci.RequestInitChain{}); err != nil {
 			return err
@@ -446,6 +437,31 @@ func (n *Node) recover() error {
 		}
 		if _, err := n.apply(blk, false, "the block store"); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkConsistent is what a home's data must satisfy before anything runs
+// on it or reports it: the state is not ahead of the block store, and the
+// state's hash is the one its block recorded (so the state belongs to this
+// chain's blocks). `node run` and `node status` check the same.
+func (n *Node) checkConsistent() error {
+	s, b := n.state.Height(), n.blocks.Height()
+	if b < s {
+		return fmt.Errorf("%s: the block store is at height %d but the state at %d: blocks %d..%d are missing "+
+			"(restore data/blocks from a backup, or start from an empty data directory and import an export)",
+			n.l.home.Data(), b, s, b+1, s)
+	}
+	if s > 0 {
+		blk, err := n.blocks.Get(s)
+		if err != nil {
+			return err
+		}
+		if root := n.state.Root(); !bytes.Equal(root, blk.AppHash) {
+			return fmt.Errorf("%s: the state at height %d has hash %x, but block %d in the block store records %x: "+
+				"the state does not belong to these blocks (another chain's, or damaged); start from an empty data directory and import an export",
+				n.l.home.Data(), s, root, s, blk.AppHash)
 		}
 	}
 	return nil

@@ -135,6 +135,9 @@ exit code 1 and the release to upgrade to.`,
 				return nodeErr(err)
 			}
 			defer n.Close()
+			if err := n.WriteBanner(cmd.ErrOrStderr()); err != nil {
+				return nodeErr(err)
+			}
 			if httpAddr == "" {
 				httpAddr = n.Config().Node.HTTP
 			}
