@@ -36,13 +36,17 @@ verify: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Every fuzz test, as DIR:Name. `make fuzz` runs each for FUZZTIME; CI runs
+# `make fuzz-short` (a few seconds each); `make test` runs their seed corpora.
+FUZZ_TARGETS = forkfile:FuzzRead chain:FuzzParseGenesis node:FuzzParseKey node:FuzzBlockFile \
+	signal/sim:FuzzParse state:FuzzStoreMatchesModel verify:FuzzDecodeFixture
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./forkfile/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFixture$$' -fuzztime $(FUZZTIME) ./verify/
+	@for t in $(FUZZ_TARGETS); do \
+		dir=$${t%%:*}; name=$${t##*:}; \
+		echo "== fuzz $$dir $$name for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) ./$$dir/ || exit 1; \
+	done
 
-# fuzz-short is CI's short run of the fuzz tests (.ci/run): each for
-# FUZZ_SHORT (10 s). `make fuzz FUZZTIME=10m` runs them longer.
-FUZZ_SHORT ?= 10s
 fuzz-short:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFixture$$' -fuzztime $(FUZZ_SHORT) ./verify/
+	$(MAKE) fuzz FUZZTIME=4s

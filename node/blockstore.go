@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log"
+	"syscall"
+
+	"github.com/forkgate/forkgate/storage"
 
 	"github.com/forkgate/forkgate/codec"
 
@@ -98,23 +100,22 @@ type BlockStore struct {
 // at start then refuses or re-executes as usual.
 func (s *BlockStore) Unsynced() { s.sync = pebble.NoSync }
 
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)              {}
-func (quietLogger) Fatalf(format string, args ...any) { log.Fatalf(format, args...) }
-
 // OpenBlockStore opens (creating unless readOnly) the block store in dir and
 // binds it to a genesis: a store written for another chain is refused.
 func OpenBlockStore(dir string, genesis [32]byte, chainID string, readOnly bool) (*BlockStore, error) {
 	db, err := pebble.Open(dir, &pebble.Options{
 		FormatMajorVersion: pebble.FormatVirtualSSTables, // pinned, as in package state
 		ReadOnly:           readOnly,
-		Logger:             quietLogger{},
+		Logger:             storage.Logger(dir),
+		EventListener:      &pebble.EventListener{BackgroundError: storage.BackgroundError(dir)},
 	})
 	if errors.Is(err, pebble.ErrDBDoesNotExist) {
 		return nil, fmt.Errorf("block store %s does not exist: the node has not run yet", dir)
 	}
 	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("block store: open %w", storage.Explain(dir, err))
+		}
 		return nil, fmt.Errorf("block store: open %s: %w (is another forkgate process using this home?)", dir, err)
 	}
 	s := &BlockStore{dir: dir, db: db}
@@ -190,7 +191,7 @@ func (s *BlockStore) Put(b *Block) error {
 	batch.Set(blockKey(b.Height), b.Encode(), nil)
 	batch.Set(bsKeyHeight, binary.BigEndian.AppendUint64(nil, uint64(b.Height)), nil)
 	if err := batch.Commit(s.syncOpts()); err != nil {
-		return fmt.Errorf("block store: write block %d to %s: %w", b.Height, s.dir, err)
+		return fmt.Errorf("block store: write block %d: %w", b.Height, storage.Explain(s.dir, err))
 	}
 	s.height = b.Height
 	return nil

@@ -31,6 +31,9 @@ func (h Home) Data() string    { return filepath.Join(string(h), "data") }
 func (h Home) State() string   { return filepath.Join(string(h), "data", "state") }
 func (h Home) Blocks() string  { return filepath.Join(string(h), "data", "blocks") }
 
+// stateAside is where a rewind moves the state store before replacing it.
+func (h Home) stateAside() string { return filepath.Join(string(h), "data", "state.rewound") }
+
 // addrFile holds the status API address of the running node, so that
 // `node status` can ask it while the data directory is locked.
 func (h Home) addrFile() string { return filepath.Join(string(h), "data", "http.addr") }

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/forkgate/forkgate/atomicfile"
+
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/schedule"
@@ -176,6 +178,11 @@ func Open(home string, opts Options) (*Node, error) {
 		n.Close()
 		return nil, err
 	}
+	crashPoint("open: recovered")
+	if err := n.removeStateAside(); err != nil {
+		n.Close()
+		return nil, err
+	}
 	if n.src, err = n.txSource(); err != nil {
 		n.Close()
 		return nil, err
@@ -211,6 +218,10 @@ func OpenReadOnly(home string, opts Options) (*Node, error) {
 		return nil, err
 	}
 	if err := n.openApp(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := n.checkConsistent(); err != nil {
 		n.Close()
 		return nil, err
 	}
@@ -350,44 +361,72 @@ func (n *Node) head(h int64) (schedule.Head, error) {
 	return head, nil
 }
 
-// rewind cuts the chain back to height h: a new state store replays blocks
-// 1..h from the block store, and the blocks above h are dropped.
+// rewind cuts the chain back to height h: the state store is renamed
+// aside, the blocks above h are dropped, and a new state store replays
+// blocks 1..h (in recover) before the old one is deleted.
+//
+// Every step is safe to interrupt (kill -9), because the block store is the
+// source of truth and the schedule snapshot is updated only after the
+// reconcile that decided the rewind:
+//   - before the rename, the old state is intact and the next start
+//     decides the same rewind again;
+//   - after the rename, the state is simply missing: the next start opens an
+//     empty one, the stored (old) snapshot still conflicts with the config,
+//     and the rewind is decided again from the block store's height;
+//   - after the truncation, the next start replays 1..h into the empty state
+//     (the conflict now lies above the head, so no rewind is needed);
+//   - a state left aside by any interrupted rewind is deleted at start.
+//
+// Unlike a recursive delete in place, no step leaves a half-deleted store
+// that Pebble cannot open.
 func (n *Node) rewind(h int64) error {
 	fmt.Fprintf(n.log, "rewinding to height %d (policy \"rewind\"): replaying blocks 1..%d into a new state store\n", h, h)
 	if err := n.state.Close(); err != nil {
 		return err
 	}
 	n.state = nil
-	if err := os.RemoveAll(n.l.home.State()); err != nil {
-		return fmt.Errorf("rewind: remove %s: %v", n.l.home.State(), err)
+	crashPoint("rewind: state closed")
+	aside := n.l.home.stateAside()
+	if err := os.RemoveAll(aside); err != nil {
+		return fmt.Errorf("rewind: remove %s (left by an earlier rewind): %v", aside, err)
 	}
+	if err := atomicfile.Rename(n.l.home.State(), aside); err != nil {
+		return fmt.Errorf("rewind: move %s aside: %v", n.l.home.State(), err)
+	}
+	crashPoint("rewind: state moved aside")
 	if err := n.blocks.Truncate(h); err != nil {
 		return err
 	}
+	crashPoint("rewind: blocks truncated")
 	return n.openApp()
 }
+
+// removeStateAside deletes a state store an interrupted rewind left aside;
+// the block store holds everything it held.
+func (n *Node) removeStateAside() error {
+	aside := n.l.home.stateAside()
+	if _, err := os.Stat(aside); err != nil {
+		return nil
+	}
+	fmt.Fprintf(n.log, "recovery: removing %s, left by an interrupted rewind\n", aside)
+	if err := os.RemoveAll(aside); err != nil {
+		return fmt.Errorf("remove %s (left by an interrupted rewind): %v; remove it by hand", aside, err)
+	}
+	return nil
+}
+
+// crashPoint marks a step of a destructive operation; crash tests kill the
+// process there. It does nothing in a normal run.
+var crashPoint = func(step string) {}
 
 // recover brings the state level with the block store. Blocks are stored
 // (synced) before the state commits them, so after a crash the block store
 // is at most ahead; those blocks are re-executed and their hashes checked.
 func (n *Node) recover() error {
+	if err := n.checkConsistent(); err != nil {
+		return err
+	}
 	s, b := n.state.Height(), n.blocks.Height()
-	if b < s {
-		return fmt.Errorf("%s: the block store is at height %d but the state at %d: blocks %d..%d are missing "+
-			"(restore data/blocks from a backup, or start from an empty data directory and import an export)",
-			n.l.home.Data(), b, s, b+1, s)
-	}
-	if s > 0 {
-		blk, err := n.blocks.Get(s)
-		if err != nil {
-			return err
-		}
-		if root := n.state.Root(); !bytes.Equal(root, blk.AppHash) {
-			return fmt.Errorf("%s: the state at height %d has hash %x, but block %d in the block store records %x: "+
-				"the data directory is inconsistent; start from an empty data directory and import an export",
-				n.l.home.Data(), s, root, s, blk.AppHash)
-		}
-	}
 	if s == 0 {
 		if _, err := n.app.InitChain(context.Background(), &abci.RequestInitChain{}); err != nil {
 			return err
@@ -408,10 +447,38 @@ func (n *Node) recover() error {
 	return nil
 }
 
+// checkConsistent is what a home's data must satisfy before anything runs
+// on it or reports it: the state is not ahead of the block store, and the
+// state's hash is the one its block recorded (so the state belongs to this
+// chain's blocks). `node run` and `node status` check the same.
+func (n *Node) checkConsistent() error {
+	s, b := n.state.Height(), n.blocks.Height()
+	if b < s {
+		return fmt.Errorf("%s: the block store is at height %d but the state at %d: blocks %d..%d are missing "+
+			"(restore data/blocks from a backup, or start from an empty data directory and import an export)",
+			n.l.home.Data(), b, s, b+1, s)
+	}
+	if s > 0 {
+		blk, err := n.blocks.Get(s)
+		if err != nil {
+			return err
+		}
+		if root := n.state.Root(); !bytes.Equal(root, blk.AppHash) {
+			return fmt.Errorf("%s: the state at height %d has hash %x, but block %d in the block store records %x: "+
+				"the state does not belong to these blocks (another chain's, or damaged); start from an empty data directory and import an export",
+				n.l.home.Data(), s, root, s, blk.AppHash)
+		}
+	}
+	return nil
+}
+
 // apply re-executes a stored or imported block (FinalizeBlock and Commit,
 // as CometBFT does for a decided block) and checks its state hash. With
 // store, the block is written to the block store before the state commits.
 func (n *Node) apply(blk *Block, store bool, source string) (*abci.ResponseFinalizeBlock, error) {
+	if err := n.checkTime(blk, source); err != nil {
+		return nil, err // refused before anything runs or is stored
+	}
 	ctx := context.Background()
 	fin, err := n.app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: blk.Height, Time: time.Unix(blk.Time, 0).UTC(),
 		ProposerAddress: blk.Proposer[:], Txs: blk.Txs})
@@ -436,6 +503,30 @@ func (n *Node) apply(blk *Block, store bool, source string) (*abci.ResponseFinal
 		return nil, err
 	}
 	return fin, nil
+}
+
+// checkTime refuses a block whose time is not after its parent's (block 1:
+// not before the genesis time), before it runs or is stored. Fork and version
+// activation by time assume time only moves forward; CometBFT guarantees it
+// for the blocks it decides, and imports must not break it.
+func (n *Node) checkTime(blk *Block, source string) error {
+	prev, what := n.l.genesis.Time, "the genesis time"
+	if blk.Height > 1 {
+		p, err := n.blocks.Get(blk.Height - 1)
+		if err != nil {
+			return err
+		}
+		prev, what = p.Time, fmt.Sprintf("block %d's time", blk.Height-1)
+		if blk.Time <= prev {
+			return fmt.Errorf("block %d from %s: time %d is not after %s %d: block times must increase; the blocks are damaged or forged",
+				blk.Height, source, blk.Time, what, prev)
+		}
+		return nil
+	}
+	if blk.Time < prev {
+		return fmt.Errorf("block %d from %s: time %d is before %s %d: the blocks are damaged or belong to another genesis", blk.Height, source, blk.Time, what, prev)
+	}
+	return nil
 }
 
 // RunOptions say how long Run produces.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/forkgate/forkgate/devnet"
 
 	"github.com/forkgate/forkgate/node"
 	"github.com/spf13/cobra"
@@ -16,7 +19,7 @@ func init() { register(newDevnetCmd) }
 
 func newDevnetCmd() *cobra.Command {
 	var (
-		o         node.DevnetOptions
+		o         devnet.Options
 		perProd   string
 		upgradeAt int64
 	)
@@ -44,14 +47,13 @@ which the last lines and the status API show.`,
 			if err != nil {
 				return err
 			}
-			if o.Producers < 1 || o.Producers > 100 {
-				return usageErr("--producers %d: use 1..100", o.Producers)
+			if err := firstErr(inRange("producers", int64(o.Producers), 1, 100), atLeast("blocks", o.Blocks, 1),
+				atLeast("upgrade-at", upgradeAt, 0), atLeast("upgrade-version", int64(o.UpgradeVersion), 1),
+				inRange("txs", int64(o.TxsPerBlock), 0, 100_000), nonNegativeDuration("pace", o.Pace), atLeast("every", o.Every, 1)); err != nil {
+				return err
 			}
-			if o.Blocks < 1 {
-				return usageErr("--blocks %d: run at least one block", o.Blocks)
-			}
-			if upgradeAt < 0 {
-				return usageErr("--upgrade-at %d: give a height, or 0 for never", upgradeAt)
+			if !slices.Contains(node.SourceNames(), o.Workload) {
+				return usageErr("--workload %q: use one of %s", o.Workload, strings.Join(node.SourceNames(), ", "))
 			}
 			o.UpgradeAt = upgradeAt
 			if o.ProducerUpgrades, err = parseProducerUpgrades(perProd); err != nil {
@@ -65,7 +67,7 @@ which the last lines and the status API show.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res, err := node.Devnet(ctx, o)
+			res, err := devnet.Run(ctx, o)
 			if err != nil {
 				return nodeErr(err)
 			}
@@ -79,7 +81,7 @@ which the last lines and the status API show.`,
 	f.StringVar(&o.Home, "home", "", "home directory to use or continue (default: a temporary one, removed at the end)")
 	f.BoolVar(&o.Keep, "keep", false, "keep the temporary home and print its path")
 	f.IntVar(&o.Producers, "producers", node.DefaultProducers, "number of producers")
-	f.Int64Var(&o.Blocks, "blocks", node.DefaultDevnetBlocks, "blocks to produce")
+	f.Int64Var(&o.Blocks, "blocks", devnet.DefaultBlocks, "blocks to produce")
 	f.Int64Var(&upgradeAt, "upgrade-at", 20, "height from which every producer signals --upgrade-version (0: never)")
 	f.Uint32Var(&o.UpgradeVersion, "upgrade-version", 2, "version producers upgrade to")
 	f.StringVar(&perProd, "producer-upgrade", "", "per-producer upgrade heights, e.g. p1=30,p2=35 (others: --upgrade-at)")

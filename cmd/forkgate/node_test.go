@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/devnet"
 
 	"github.com/forkgate/forkgate/node"
 )
@@ -135,17 +139,85 @@ func TestDevnetCLIOutOfTheBox(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("devnet json: exit %d\n%s", code, errOut)
 	}
-	var res node.DevnetResult
+	var res devnet.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Height != 45 || res.PayoutV2Height != 12 {
-		t.Fatalf("devnet result: %+v", res)
+	payout := int64(-1)
+	for _, f := range res.SwitchedOn {
+		if f.Key == chain.ForkGamePayoutV2.Key() {
+			payout = f.Height
+		}
+	}
+	if res.Height != 45 || payout != 12 {
+		t.Fatalf("devnet result: %s switched on at %d, want 12: %+v", chain.ForkGamePayoutV2.Key(), payout, res)
 	}
 	if _, _, code := runCLI(t, "devnet", "--producer-upgrade", "p9=3", "--http", "off"); code != 2 {
 		t.Fatalf("unknown producer: exit %d", code)
 	}
 	if _, _, code := runCLI(t, "devnet", "--producer-upgrade", "p1", "--http", "off"); code != 2 {
 		t.Fatalf("malformed --producer-upgrade: exit %d", code)
+	}
+}
+
+// TestNodeRunBanner: before the first block, `node run` lists every fork of
+// the schedule with its activation, its height here and its state, and the
+// config's warnings.
+func TestNodeRunBanner(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	mustCLI(t, "node", "init", home)
+	// Omit one fork: it runs with its default, and the banner says so.
+	cfgPath := filepath.Join(home, "config.toml")
+	cfg, _ := os.ReadFile(cfgPath)
+	omitted := strings.Replace(string(cfg), "ForkNoSelfVote = 30\n", "", 1)
+	if err := os.WriteFile(cfgPath, []byte(omitted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runCLI(t, "node", "run", home, "--until", "16", "--quiet", "--http", "off")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, f := range chain.Registry().Forks() {
+		if !strings.Contains(errOut, f.Key()) {
+			t.Errorf("banner lacks fork %s", f.Key())
+		}
+	}
+	for _, want := range []string{"executes protocol versions up to 2", "fork schedule", "game.ForkGameDrawRefund            15               15           in 15 blocks",
+		"protocol version 2", "warning: ", "producers.ForkNoSelfVote is registered but not configured: it runs with the registry's default, never"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("banner lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+// TestWrongParameterTypeRefused: a consensus parameter of the wrong type is
+// an error with file:line at init and at start, not a silent default.
+func TestWrongParameterTypeRefused(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	mustCLI(t, "node", "init", home)
+	cfgPath := filepath.Join(home, "config.toml")
+	cfg, _ := os.ReadFile(cfgPath)
+	bad := strings.Replace(string(cfg), "minFee = 1\n", "minFee = \"1000\"\n", 1)
+	if bad == string(cfg) {
+		t.Fatal("the default config has no minFee = 1 line")
+	}
+	line := strings.Count(bad[:strings.Index(bad, `minFee = "1000"`)], "\n") + 1
+	badPath := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(badPath, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"node", "init", filepath.Join(dir, "new"), "--config", badPath},
+		{"node", "run", home, "--until", "3"},
+	} {
+		_, errOut, code := runCLI(t, args...)
+		want := fmt.Sprintf(":%d:", line)
+		if code != exitUsage || !strings.Contains(errOut, "coins.minFee") || !strings.Contains(errOut, "integer") || !strings.Contains(errOut, want) {
+			t.Errorf("forkgate %s: exit %d, %q; want exit 2 naming coins.minFee, its type and line %d", strings.Join(args, " "), code, errOut, line)
+		}
 	}
 }
