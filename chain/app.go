@@ -371,7 +371,7 @@ func (a *App) deliverTx(ctx *Context, index int, raw []byte) *abci.ExecTxResult 
 	ov := NewOverlay(a.store)
 	res := &abci.ExecTxResult{Code: CodeOK}
 	if err := a.runTx(ctx, ov, raw); err != nil {
-		res = &abci.ExecTxResult{Code: codeOf(err), Log: err.Error()}
+		res = &abci.ExecTxResult{Code: plantedCode(codeOf(err)), Log: err.Error()}
 		clear(ov.writes)
 	}
 	if a.obs != nil {
@@ -396,7 +396,7 @@ func (a *App) runTx(ctx *Context, ov *Overlay, raw []byte) error {
 	if tx.Nonce != acc.Nonce {
 		return &TxError{Code: CodeNonce, Reason: fmt.Sprintf("nonce %d, but account %s expects %d", tx.Nonce, sender, acc.Nonce)}
 	}
-	if min := uint64(ctx.Param(ctx.Params.MinFee)); tx.Fee < min {
+	if min := uint64(ctx.Param(ctx.Params.MinFee)); tx.Fee < min || (Planted.FeeOffByOne && tx.Fee == min) {
 		return &TxError{Code: CodeFee, Reason: fmt.Sprintf("fee %d is below the minimum %d at height %d", tx.Fee, min, ctx.Height)}
 	}
 	if acc.Balance < tx.Fee {

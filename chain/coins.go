@@ -24,7 +24,7 @@ func GetAccount(kv KV, a Address) (Account, error) {
 		return Account{}, err
 	}
 	r := codec.NewReader(b)
-	if f := r.U8(); r.Err() == nil && f != accountFormat {
+	if f := r.U8(); r.Err() == nil && f != accountFormat && !(Planted.AccountFormat2 && f == 2) {
 		return Account{}, fmt.Errorf("account %s: stored format %d, this build reads %d", a, f, accountFormat)
 	}
 	acc := Account{Balance: r.U64(), Nonce: r.U64()}
@@ -41,7 +41,11 @@ func PutAccount(kv KV, a Address, acc Account) error {
 		return kv.Delete(accountKey(a))
 	}
 	var w codec.Writer
-	w.U8(accountFormat)
+	if Planted.AccountFormat2 {
+		w.U8(2)
+	} else {
+		w.U8(accountFormat)
+	}
 	w.U64(acc.Balance)
 	w.U64(acc.Nonce)
 	return kv.Set(accountKey(a), w.Out())

@@ -31,7 +31,14 @@ type Context struct {
 }
 
 // Active reports whether a fork is active for this block.
-func (c *Context) Active(h schedule.Handle) bool { return c.Rules.Active(h) }
+func (c *Context) Active(h schedule.Handle) bool {
+	if Planted.Rules != nil {
+		if v, ok := Planted.Rules[h.Key()]; ok {
+			return v
+		}
+	}
+	return c.Rules.Active(h)
+}
 
 // Param is an integer parameter's value for this block.
 func (c *Context) Param(p param) int64 { return p.in(c.Rules) }

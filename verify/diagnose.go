@@ -149,7 +149,7 @@ func (cr *chainRun) diagnose(ctx context.Context, newSide side, fd *Finding) *Di
 	case fd.Genesis || (m == 1 && a.Genesis != nil && cr.f.GenesisState != nil && stateDigest(a.Genesis) != stateDigest(cr.f.GenesisState)):
 		d = diagnoseGenesis(cr.f, a)
 	default:
-		if b, _, err := exec("b"); err == nil && execSummary(a) != execSummary(b) {
+		if b, _, err := exec("b"); err == nil && !sameExec(a, b) {
 			d = &Diagnosis{Kind: "nondeterministic", Height: m, Expected: hex.EncodeToString(cr.f.Root(m)), Got: a.Root, Keys: []KeyChange{},
 				Runs: []string{execSummary(a), execSummary(b)}, ForksActive: a.ForksActive, ForksActivating: a.ForksActivating}
 			break
@@ -163,14 +163,31 @@ func (cr *chainRun) diagnose(ctx context.Context, newSide side, fd *Finding) *Di
 	return d
 }
 
-// execSummary is one execution of a block, to compare two of them.
+// sameExec reports whether two executions of a block agree on everything.
+func sameExec(a, b *ExecResult) bool {
+	if a.Root != b.Root || a.ResultsHash != b.ResultsHash || a.Error != b.Error || len(a.Txs) != len(b.Txs) {
+		return false
+	}
+	for i := range a.Txs {
+		if a.Txs[i].Code != b.Txs[i].Code || a.Txs[i].WriteDigest != b.Txs[i].WriteDigest {
+			return false
+		}
+	}
+	return true
+}
+
+// execSummary is one execution of a block, for people.
 func execSummary(r *ExecResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "state hash %s, results hash %s", orNone(r.Root), orNone(r.ResultsHash))
 	if r.Error != "" {
 		fmt.Fprintf(&b, ", refused: %s", r.Error)
 	}
-	for _, t := range r.Txs {
+	for i, t := range r.Txs {
+		if i == 6 {
+			fmt.Fprintf(&b, "; … %d more", len(r.Txs)-i)
+			break
+		}
 		fmt.Fprintf(&b, "; #%d code %d writes %s", t.Index, t.Code, short(t.WriteDigest))
 	}
 	return b.String()

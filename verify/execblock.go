@@ -88,7 +88,9 @@ func ExecBlock(f *Fixture, configPath string, height int64, dir string) (*ExecRe
 		k := e.Fork.Key()
 		if sched.IsActive(k, g.Point(height, blk.Time), sig) {
 			res.ForksActive = append(res.ForksActive, k)
-			if height == 1 || !sched.IsActive(k, g.Point(height-1, prevTime), sig) {
+			// A fork active from genesis (height 0) does not activate at 1:
+			// no block ran without it.
+			if !sched.IsActive(k, g.Point(height-1, prevTime), sig) {
 				res.ForksActivating = append(res.ForksActivating, k)
 			}
 		}

@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/forkgate/forkgate/codec"
 	"github.com/forkgate/forkgate/node"
 )
@@ -232,5 +234,67 @@ func TestReadFixtureRefusesHugeFiles(t *testing.T) {
 	os.WriteFile(p, make([]byte, 4<<10), 0o644)
 	if _, err := ReadFixture(p); err == nil || !strings.Contains(err.Error(), "more than a fixture may be") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// Every field of a fixture is verified against re-execution or the rebuilt
+// state, or refused: an altered fixture (re-encoded, so its checksum holds)
+// makes verify exit 1 (the new build disagrees with it) or 2 (it does not
+// agree with itself). Before, an altered write set past the last smooth
+// upgrade or altered transaction outcomes passed with exit 0.
+func TestAlteredFixturesAreCaught(t *testing.T) {
+	c := libraryChain(t, "main")
+	for _, tc := range []struct {
+		name  string
+		alter func(f *Fixture)
+		exit  int
+		want  string
+	}{
+		{"write set past the last smooth upgrade", func(f *Fixture) {
+			f.Heights[len(f.Heights)-1].Writes[0].Value = []byte{1, 2, 3}
+		}, 2, "recorded write set gives state hash"},
+		{"a transaction's write digest", func(f *Fixture) { f.Heights[30].Txs[2].WriteDigest[0] ^= 1 }, 1, "results"},
+		{"a receipt's code", func(f *Fixture) {
+			hr := &f.Heights[20]
+			hr.Receipts[3].Code = 99
+			hr.Txs[2].Code = 99
+			hr.ResultsHash = ResultsHash(hr.Receipts)
+			f.Header.Txs, f.Header.Actions, f.Header.Rejected = f.Tally()
+		}, 1, "results"},
+		{"a receipt's events", func(f *Fixture) {
+			hr := &f.Heights[10]
+			hr.Receipts[1].Events = []abci.Event{{Type: "transfer"}}
+		}, 1, "results"},
+		{"the genesis state", func(f *Fixture) { f.GenesisState[0].Value = append([]byte{}, 1, 0, 0, 0) }, 1, "genesis"},
+		{"the version activations", func(f *Fixture) { f.Header.Versions[0].Height++ }, 2, "version 2 activated at"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := ReadFixture(c.FixturePath())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.alter(f)
+			path := filepath.Join(t.TempDir(), "altered.gz")
+			if err := f.WriteFile(path); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Run(context.Background(), Options{Chains: []*Chain{c}, Old: path, Heights: []int64{12}, Parallel: 2, WorkDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			rep.WriteText(&b)
+			if rep.ExitCode != tc.exit || !strings.Contains(b.String(), tc.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s", rep.ExitCode, tc.exit, tc.want, b.String())
+			}
+		})
+	}
+	// Counts in the header that the blocks contradict are refused on read.
+	f, _ := ReadFixture(c.FixturePath())
+	f.Header.Txs++
+	var buf bytes.Buffer
+	f.Encode(&buf)
+	if _, err := DecodeFixture(buf.Bytes()); err == nil || !strings.Contains(err.Error(), "header counts") {
+		t.Errorf("altered header counts: %v", err)
 	}
 }

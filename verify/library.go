@@ -286,3 +286,129 @@ func RegistryOf(info buildinfo.Info) (*schedule.Registry, error) {
 	}
 	return reg, nil
 }
+
+// CheckRecording says whether a chain's fixture still records this chain:
+// the same genesis, and a config that differs from the recorded one only in
+// what takes effect above the recorded range (a fork added or moved beyond
+// it, a parameter that follows such a fork). Such a config is exactly a new
+// release's: a correctly gated fork scheduled beyond the fixtures needs no
+// new recording. Anything else is listed: record the fixture again (a new
+// genesis) or it is a history rewrite that verify reports.
+func CheckRecording(c *Chain, f *Fixture) []string {
+	var out []string
+	g, err := f.GenesisValue()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if g.ChainID != c.Lib.ChainID || f.Header.Chain != c.Name {
+		out = append(out, fmt.Sprintf("the fixture is chain %s (%s), the directory %s (%s)", f.Header.Chain, g.ChainID, c.Name, c.Lib.ChainID))
+	}
+	if f.Header.ConfigDigest == c.ConfigDigest() {
+		return out
+	}
+	old, err := scheduleFrom("recorded config.toml", f.Config)
+	if err != nil {
+		return append(out, err.Error())
+	}
+	loc := f.Locator(g)
+	n := f.Header.To
+	inRange := func(s *schedule.Schedule, key string) (int64, bool) {
+		a, ok := s.Activation(key)
+		if !ok {
+			return 0, false
+		}
+		var dom schedule.Domain
+		for _, e := range s.Entries() {
+			if e.Fork.Key() == key {
+				dom = e.Fork.Domain
+			}
+		}
+		h, ok := loc.ActivationHeight(a, dom)
+		return h, ok && h <= n
+	}
+	keys := map[string]bool{}
+	for _, e := range old.Entries() {
+		keys[e.Fork.Key()] = true
+	}
+	for _, e := range c.Schedule.Entries() {
+		keys[e.Fork.Key()] = true
+	}
+	for _, k := range sortedKeys(keys) {
+		ho, io := inRange(old, k)
+		hn, in := inRange(c.Schedule, k)
+		if (io || in) && (io != in || ho != hn) {
+			out = append(out, fmt.Sprintf("%s: fork %s takes effect at %s in the recorded config and at %s now, inside the recorded range 1..%d", c.ConfigPath, k, rangeText(ho, io), rangeText(hn, in), n))
+		}
+	}
+	oldParams := map[string]schedule.ParamHistory{}
+	for _, p := range old.ParamHistories() {
+		oldParams[p.Name] = p
+	}
+	for _, p := range c.Schedule.ParamHistories() {
+		o := oldParams[p.Name]
+		delete(oldParams, p.Name)
+		if baseText(o.Base) != baseText(p.Base) {
+			out = append(out, fmt.Sprintf("%s: parameter %s's base value changed (%s → %s): it applies from genesis", c.ConfigPath, p.Name, baseText(o.Base), baseText(p.Base)))
+		}
+		for _, ov := range p.Overrides {
+			if _, in := inRange(c.Schedule, ov.Fork); in && overrideText(o, ov.Fork) != ov.Value.Text {
+				out = append(out, fmt.Sprintf("%s: parameter %s under %s changed (%s → %s) inside the recorded range", c.ConfigPath, p.Name, ov.Fork, overrideText(o, ov.Fork), ov.Value.Text))
+			}
+		}
+	}
+	for name := range oldParams {
+		out = append(out, fmt.Sprintf("%s: parameter %s was removed", c.ConfigPath, name))
+	}
+	newVersions := map[uint32]string{}
+	for _, v := range c.Schedule.Versions() {
+		newVersions[v.Number] = fmt.Sprint(v)
+	}
+	for _, v := range old.Versions() {
+		if newVersions[v.Number] != fmt.Sprint(v) {
+			out = append(out, fmt.Sprintf("%s: the declaration of protocol version %d changed: it decides when the version activates", c.ConfigPath, v.Number))
+		}
+	}
+	return out
+}
+
+// scheduleFrom reads a config's fork schedule on its own (no registry).
+func scheduleFrom(name string, src []byte) (*schedule.Schedule, error) {
+	ff, err := forkfile.Read(name, src)
+	if err != nil {
+		return nil, err
+	}
+	s, _ := ff.Schedule(nil, false)
+	return s, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func rangeText(h int64, in bool) string {
+	if !in {
+		return "none (above the range or never)"
+	}
+	return fmt.Sprintf("height %d", h)
+}
+
+func baseText(v *schedule.Value) string {
+	if v == nil {
+		return "unset"
+	}
+	return v.Text
+}
+
+func overrideText(p schedule.ParamHistory, fork string) string {
+	for _, o := range p.Overrides {
+		if o.Fork == fork {
+			return o.Value.Text
+		}
+	}
+	return "unset"
+}

@@ -138,6 +138,54 @@ func TestVerifyCLIBinaries(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("verify --old forkgate --new forkgate: exit %d\n%s%s", code, out, errOut)
 	}
+	if !strings.Contains(out, "OK       results") {
+		t.Errorf("the new binary's results were not compared (verify-replay):\n%s", out)
+	}
+	twoBuilds(t, dir, normal)
+}
+
+// twoBuilds drives two builds from "different tags" against each other: the
+// newer (-tags forkgate_newfork) declares coins.ForkMinFeeV3, which the main
+// chain's config (a copy) schedules at 46, beyond the recorded range and
+// inside the fresh blocks. The older build drives the newer one (its
+// registry comes from the newer: `version --format json`), the newer drives
+// the older as the old release, and the newer verifies the chain without a
+// new recording. Before, the older build exited 2 ("not in the registry").
+func twoBuilds(t *testing.T, dir, older string) {
+	newer := buildForkgate(t, dir, "forkgate-newfork", "forkgate_newfork")
+	chainDir := filepath.Join(dir, "main")
+	os.MkdirAll(chainDir, 0o755)
+	src := filepath.Join(testLibrary, "main")
+	cfg, _ := os.ReadFile(filepath.Join(src, "config.toml"))
+	edited := strings.Replace(string(cfg), "ForkMinFeeV2 = 24\n", "ForkMinFeeV2 = 24\n# Take the minimum fee from [mver.coins.ForkMinFeeV3] minFee.\nForkMinFeeV3 = 46\n", 1) +
+		"\n[mver.coins.ForkMinFeeV3]\nminFee = 3\n"
+	os.WriteFile(filepath.Join(chainDir, "config.toml"), []byte(edited), 0o644)
+	fx, _ := os.ReadFile(filepath.Join(src, "fixture.gz"))
+	os.WriteFile(filepath.Join(chainDir, "fixture.gz"), fx, 0o644)
+	run := func(name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(args[0], args[1:]...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if name != "" && code != 0 {
+			t.Fatalf("%s: exit %d\n%s", name, code, out)
+		}
+		return string(out)
+	}
+	out := run("older drives newer", older, "verify", chainDir, "--new", newer, "--heights", "24", "--quiet")
+	if !strings.Contains(out, "fresh blocks to 47") || !strings.Contains(out, "OK       past-forks") {
+		t.Errorf("the fresh blocks did not cross ForkMinFeeV3 at 46:\n%s", out)
+	}
+	run("newer drives older", newer, "verify", chainDir, "--old", older, "--heights", "24", "--quiet")
+	run("newer, no new recording", newer, "verify", chainDir, "--heights", "24", "--quiet")
+	if out := run("", older, "verify", chainDir, "--heights", "24", "--quiet"); !strings.Contains(out, "ForkMinFeeV3 is not in the registry") {
+		t.Errorf("the older build judged the newer build's fork by itself:\n%s", out)
+	}
 }
 
 // The progress bars render, finish and never block, also with a failed or
