@@ -549,8 +549,12 @@ func TestNewForkBeyondFixturesNeedsNoRecording(t *testing.T) {
 	}
 	for name, edit := range map[string]func(string) string{
 		"new fork inside the range": withNewFork("30"),
-		"a passed fork moved":       func(s string) string { return strings.Replace(s, "ForkFeeToProducer = 12", "ForkFeeToProducer = 14", 1) },
-		"a base parameter changed":  func(s string) string { return strings.Replace(s, "[mver.coins]\nminFee = 1", "[mver.coins]\nminFee = 5", 1) },
+		"a passed fork moved": func(s string) string {
+			return strings.Replace(s, "ForkFeeToProducer = 12", "ForkFeeToProducer = 14", 1)
+		},
+		"a base parameter changed": func(s string) string {
+			return strings.Replace(s, "[mver.coins]\nminFee = 1", "[mver.coins]\nminFee = 5", 1)
+		},
 	} {
 		if p := CheckRecording(newForkChain(t, reg, edit), f); len(p) == 0 {
 			t.Errorf("%s: accepted", name)
