@@ -70,6 +70,9 @@ type Options struct {
 	// upgrade verification records and compares them to find the exact
 	// transaction whose execution diverged.
 	Observer TxObserver
+	// Checks, if set, remembers transactions' stateless checks across Apps
+	// that replay the same blocks (see CheckCache).
+	Checks *CheckCache
 }
 
 // TxObserver receives each executed user transaction: its position in the
@@ -108,6 +111,8 @@ type App struct {
 	checkRules schedule.Rules
 
 	pending int64 // height prepared by FinalizeBlock and not yet committed
+	pre     prechecks
+	checks  *CheckCache // nil: none
 }
 
 // New builds the App and resumes from the store's committed height.
@@ -115,7 +120,7 @@ func New(opts Options) (*App, error) {
 	if err := opts.Genesis.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{g: opts.Genesis, sched: opts.Schedule, store: opts.Store, signer: opts.Signer, obs: opts.Observer, execs: map[string]Executor{}}
+	a := &App{g: opts.Genesis, sched: opts.Schedule, store: opts.Store, signer: opts.Signer, obs: opts.Observer, checks: opts.Checks, execs: map[string]Executor{}}
 	a.forks = resolveForks(a.sched)
 	a.params = resolveParams(a.sched)
 	execs := opts.Executors
@@ -355,8 +360,9 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 		Params: &a.params, Signal: a.sig, ChainID: a.g.ChainID}
 	results := make([]*abci.ExecTxResult, len(txs))
 	results[0] = &abci.ExecTxResult{Code: CodeOK, Log: fmt.Sprintf("signal version %d", version)}
+	checks := a.checked(txs[1:]) // stateless, on every core
 	for i, raw := range txs[1:] {
-		results[i+1] = a.deliverTx(ctx, i+1, raw)
+		results[i+1] = a.deliverTx(ctx, i+1, raw, checks[i])
 	}
 	root, err := a.store.Prepare(h)
 	if err != nil {
@@ -367,10 +373,10 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 
 // deliverTx runs one user transaction on an overlay: all of its effects,
 // fee and nonce included, land only if every check and the executor pass.
-func (a *App) deliverTx(ctx *Context, index int, raw []byte) *abci.ExecTxResult {
+func (a *App) deliverTx(ctx *Context, index int, raw []byte, check *precheck) *abci.ExecTxResult {
 	ov := NewOverlay(a.store)
 	res := &abci.ExecTxResult{Code: CodeOK}
-	if err := a.runTx(ctx, ov, raw); err != nil {
+	if err := a.runTx(ctx, ov, check); err != nil {
 		res = &abci.ExecTxResult{Code: plantedCode(codeOf(err)), Log: err.Error()}
 		clear(ov.writes)
 	}
@@ -383,8 +389,8 @@ func (a *App) deliverTx(ctx *Context, index int, raw []byte) *abci.ExecTxResult 
 	return res
 }
 
-func (a *App) runTx(ctx *Context, ov *Overlay, raw []byte) error {
-	tx, err := a.validTx(raw)
+func (a *App) runTx(ctx *Context, ov *Overlay, check *precheck) error {
+	tx, err := check.tx, check.err // validTx, done ahead
 	if err != nil {
 		return err
 	}

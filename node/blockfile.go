@@ -266,14 +266,32 @@ func (n *Node) Import(path string, o ImportOptions) (ImportResult, error) {
 	}
 	last := time.Now()
 	lastH := top
+	// Blocks are read a few ahead, and the stateless checks of their
+	// transactions (signatures) start on the other cores while the current
+	// block executes and commits (chain.App.Precheck).
+	const ahead = 4
+	var queue []*Block
+	var readErr error
 	for {
-		b, err := br.Next()
-		if err == io.EOF {
-			break
+		for len(queue) <= ahead && readErr == nil {
+			b, err := br.Next()
+			if err != nil {
+				readErr = err
+				break
+			}
+			if b.Height > top && len(b.Txs) > 1 {
+				n.app.Precheck(b.Txs[1:])
+			}
+			queue = append(queue, b)
 		}
-		if err != nil {
-			return res, err
+		if len(queue) == 0 {
+			if readErr == io.EOF {
+				break
+			}
+			return res, readErr
 		}
+		b := queue[0]
+		queue = queue[1:]
 		if b.Height <= top {
 			have, err := n.blocks.Get(b.Height)
 			if err != nil {

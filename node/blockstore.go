@@ -12,6 +12,7 @@ import (
 	"github.com/forkgate/forkgate/codec"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
 	"github.com/forkgate/forkgate/chain"
 )
 
@@ -103,7 +104,23 @@ func (s *BlockStore) Unsynced() { s.sync = pebble.NoSync }
 // OpenBlockStore opens (creating unless readOnly) the block store in dir and
 // binds it to a genesis: a store written for another chain is refused.
 func OpenBlockStore(dir string, genesis [32]byte, chainID string, readOnly bool) (*BlockStore, error) {
+	return openBlockStore(dir, genesis, chainID, readOnly, false)
+}
+
+// OpenScratchBlockStore is OpenBlockStore for a throwaway home (upgrade
+// verification): nothing it writes is ever synced, not even by Pebble's
+// flushes and format steps (storage.ScratchFS).
+func OpenScratchBlockStore(dir string, genesis [32]byte, chainID string) (*BlockStore, error) {
+	return openBlockStore(dir, genesis, chainID, false, true)
+}
+
+func openBlockStore(dir string, genesis [32]byte, chainID string, readOnly, scratch bool) (*BlockStore, error) {
+	var fs vfs.FS
+	if scratch {
+		fs = storage.ScratchFS()
+	}
 	db, err := pebble.Open(dir, &pebble.Options{
+		FS:                 fs,                           // nil: the default, synced
 		FormatMajorVersion: pebble.FormatVirtualSSTables, // pinned, as in package state
 		ReadOnly:           readOnly,
 		Logger:             storage.Logger(dir),
@@ -122,6 +139,9 @@ func OpenBlockStore(dir string, genesis [32]byte, chainID string, readOnly bool)
 	if err := s.load(genesis, chainID, readOnly); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if scratch {
+		s.Unsynced()
 	}
 	return s, nil
 }

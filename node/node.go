@@ -68,6 +68,9 @@ type Options struct {
 	// (chain.Options.Observer): upgrade verification compares each one's
 	// writes with a recorded chain.
 	Observer chain.TxObserver
+	// Checks, if set, is shared by nodes that replay the same blocks
+	// (chain.Options.Checks).
+	Checks *chain.CheckCache
 }
 
 func (o Options) withDefaults() Options {
@@ -159,9 +162,10 @@ func Open(home string, opts Options) (*Node, error) {
 	if err := os.MkdirAll(l.home.Data(), 0o700); err != nil {
 		return nil, err
 	}
-	n.blocks, err = OpenBlockStore(l.home.Blocks(), l.gHash, l.genesis.ChainID, false)
-	if err == nil && opts.Scratch {
-		n.blocks.Unsynced()
+	if opts.Scratch {
+		n.blocks, err = OpenScratchBlockStore(l.home.Blocks(), l.gHash, l.genesis.ChainID)
+	} else {
+		n.blocks, err = OpenBlockStore(l.home.Blocks(), l.gHash, l.genesis.ChainID, false)
 	}
 	if err != nil {
 		return nil, err
@@ -242,6 +246,7 @@ func (n *Node) newApp() (*chain.App, error) {
 		Implemented: n.opts.Implemented,
 		Signer:      n,
 		Observer:    n.opts.Observer,
+		Checks:      n.opts.Checks,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the chain: %w", err)

@@ -130,6 +130,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	// Pebble logs every WAL replay at open through its Infof; a node should
 	// not print storage chatter on each restart. Background errors (failed
 	// compactions, disk trouble) are still reported.
+	if opts.NoSync {
+		po.FS = storage.ScratchFS()
+	}
 	po.Logger = storage.Logger(dir)
 	po.EventListener = &pebble.EventListener{BackgroundError: storage.BackgroundError(dir)}
 	db, err := pebble.Open(dir, po)

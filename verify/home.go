@@ -13,6 +13,7 @@ import (
 
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"
+	"github.com/forkgate/forkgate/state"
 )
 
 // WriteBlockFile writes blocks 1..to of the fixture as a node export file
@@ -91,24 +92,43 @@ func (f *Fixture) NewTemplate(home string, c *Chain, oldConfig string) error {
 }
 
 // BuildHomeFrom copies a template (NewTemplate) to home and fills it up to
-// height h, as BuildHome does.
-func (f *Fixture) BuildHomeFrom(template, home string, h int64, progress func(int64)) error {
+// height h, as BuildHome does. With blank (newBlankData), the home's stores
+// start as copies of it.
+func (f *Fixture) BuildHomeFrom(template, blank, home string, h int64, progress func(int64)) error {
+	if err := homeFrom(template, blank, home, filepath.Join(template, "config.toml")); err != nil {
+		return err
+	}
+	return f.fill(home, h, progress)
+}
+
+// newHome is a fresh home (height 0) of this chain with the given config:
+// the template's genesis and keys, and empty stores.
+func (cr *chainRun) newHome(home, config string) error {
+	return homeFrom(cr.template, cr.blank, home, config)
+}
+
+// homeFrom makes home from a template: its genesis, a link to its keys, the
+// config, and the blank stores (if any).
+func homeFrom(template, blank, home, config string) error {
 	if err := os.MkdirAll(node.Home(home).Data(), 0o700); err != nil {
 		return err
 	}
-	for _, name := range []string{"config.toml", "genesis.json"} {
-		if err := copyFile(filepath.Join(template, name), filepath.Join(home, name)); err != nil {
+	if blank != "" {
+		if err := copyTree(blank, node.Home(home).Data()); err != nil {
 			return err
 		}
+	}
+	if err := copyFile(config, filepath.Join(home, "config.toml")); err != nil {
+		return err
+	}
+	if err := copyFile(filepath.Join(template, "genesis.json"), filepath.Join(home, "genesis.json")); err != nil {
+		return err
 	}
 	keys, err := filepath.Abs(filepath.Join(template, "keys"))
 	if err != nil {
 		return err
 	}
-	if err := os.Symlink(keys, filepath.Join(home, "keys")); err != nil {
-		return err
-	}
-	return f.fill(home, h, progress)
+	return os.Symlink(keys, filepath.Join(home, "keys"))
 }
 
 func (f *Fixture) fill(home string, h int64, progress func(int64)) error {
@@ -120,7 +140,7 @@ func (f *Fixture) fill(home string, h int64, progress func(int64)) error {
 	if err != nil {
 		return err
 	}
-	bs, err := node.OpenBlockStore(node.Home(home).Blocks(), g.Hash(), g.ChainID, false)
+	bs, err := node.OpenScratchBlockStore(node.Home(home).Blocks(), g.Hash(), g.ChainID)
 	if err != nil {
 		return err
 	}
@@ -133,7 +153,6 @@ func (f *Fixture) fill(home string, h int64, progress func(int64)) error {
 		bs.Close()
 		return fmt.Errorf("%s already holds blocks", home)
 	}
-	bs.Unsynced() // a scratch home: its loss is harmless
 	for x := int64(1); x <= h; x++ {
 		if err := bs.Put(f.Height(x).Block); err != nil {
 			bs.Close()
@@ -148,6 +167,46 @@ func (f *Fixture) fill(home string, h int64, progress func(int64)) error {
 		return err
 	}
 	return st.Close()
+}
+
+// newBlankData makes, once per chain, the empty stores every in-process home
+// starts from: the block store bound to the chain and the state store,
+// created and closed. Creating a Pebble store walks its format through every
+// version, each step a new file and a directory sync; copying a closed empty
+// store is a few small files, which on this kind of disk is most of what a
+// scenario saves.
+func newBlankData(dir string, g *chain.Genesis) error {
+	bs, err := node.OpenScratchBlockStore(filepath.Join(dir, "blocks"), g.Hash(), g.ChainID)
+	if err != nil {
+		return err
+	}
+	if err := bs.Close(); err != nil {
+		return err
+	}
+	st, err := state.Open(filepath.Join(dir, "state"), state.Options{NoSync: true, MemTableSize: node.ScratchMemTable})
+	if err != nil {
+		return err
+	}
+	return st.Close()
+}
+
+// copyTree copies a directory of regular files and directories (a closed
+// store) into dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o700)
+		}
+		return copyFile(p, to)
+	})
 }
 
 // blockHashes reads the state hashes of blocks from..to from a home's

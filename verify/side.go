@@ -48,8 +48,9 @@ type Finding struct {
 
 func (f *Finding) Error() string { return f.Msg }
 
-// inProcess is this build, through package node.
-type inProcess struct{}
+// inProcess is this build, through package node. Its nodes share one
+// cache of transactions' stateless checks: they replay the same blocks.
+type inProcess struct{ checks *chain.CheckCache }
 
 func (inProcess) String() string { return "this build (in-process)" }
 
@@ -81,8 +82,8 @@ func (l lineCounter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (inProcess) importFile(_ context.Context, home, file string, progress func(int64)) error {
-	n, err := node.Open(home, node.Options{Log: io.Discard, Scratch: true})
+func (p inProcess) importFile(_ context.Context, home, file string, progress func(int64)) error {
+	n, err := node.Open(home, node.Options{Log: io.Discard, Scratch: true, Checks: p.checks})
 	if err != nil {
 		return asFinding(err)
 	}
@@ -93,8 +94,8 @@ func (inProcess) importFile(_ context.Context, home, file string, progress func(
 
 // upgrade is one node session: open (the restart on the old data),
 // import, produce, read back.
-func (inProcess) upgrade(ctx context.Context, home, file string, _, until int64, _ *chain.Genesis, progress func(int64), chk *outcomeCheck) ([]*node.Block, error, error) {
-	n, err := node.Open(home, node.Options{Log: io.Discard, Scratch: true, Observer: chk})
+func (p inProcess) upgrade(ctx context.Context, home, file string, _, until int64, _ *chain.Genesis, progress func(int64), chk *outcomeCheck) ([]*node.Block, error, error) {
+	n, err := node.Open(home, node.Options{Log: io.Discard, Scratch: true, Observer: chk, Checks: p.checks})
 	if err != nil {
 		return nil, asFinding(err), nil
 	}

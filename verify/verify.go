@@ -123,6 +123,7 @@ type chainRun struct {
 	work        string
 	oldCfg      string
 	template    string // a home at height 0 for the smooth upgrades' old data
+	blank       string // empty stores in-process homes start from (newBlankData)
 	blockFile   string
 	target      int64
 	forkAt      []int64 // fork heights inside the fixture, sorted
@@ -143,7 +144,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Parallel <= 0 {
 		o.Parallel = DefaultParallel()
 	}
-	var newSide side = inProcess{}
+	var newSide side = inProcess{checks: &chain.CheckCache{}}
 	newName := "this build (" + RecordedBy() + ", in-process)"
 	if o.New != "" {
 		if err := checkBinary(o.New); err != nil {
@@ -212,6 +213,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			o.Progress.Start(cr.c.Name, total)
 		}
 	}
+	// Longest first, so that two workers finish together (the estimate
+	// weighs an executed block three times a rebuilt one).
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].res.cost(jobs[i].cr) > jobs[j].res.cost(jobs[j].cr) })
 	ch := make(chan job)
 	var wg sync.WaitGroup
 	for w := 0; w < o.Parallel; w++ {
@@ -316,14 +320,18 @@ func prepare(c *Chain, o Options, oldFixture *Fixture, work string, newSide side
 	if err := os.WriteFile(cr.oldCfg, f.Config, 0o644); err != nil {
 		return nil, err
 	}
+	// The files every scenario starts from, made at once.
+	cr.blank = filepath.Join(cr.work, "blank-data")
+	cr.blockFile = filepath.Join(cr.work, "blocks.fgb")
+	tasks := []func() error{
+		func() error { return newBlankData(cr.blank, g) },
+		func() error { return f.WriteBlockFile(cr.blockFile, f.Header.To) },
+	}
 	if oldFixture != nil || o.Old == "" {
 		cr.template = filepath.Join(cr.work, "template")
-		if err := f.NewTemplate(cr.template, c, cr.oldCfg); err != nil {
-			return nil, err
-		}
+		tasks = append(tasks, func() error { return f.NewTemplate(cr.template, c, cr.oldCfg) })
 	}
-	cr.blockFile = filepath.Join(cr.work, "blocks.fgb")
-	if err := f.WriteBlockFile(cr.blockFile, f.Header.To); err != nil {
+	if err := parallel(tasks...); err != nil {
 		return nil, err
 	}
 	n := f.Header.To
@@ -376,6 +384,21 @@ func prepare(c *Chain, o Options, oldFixture *Fixture, work string, newSide side
 	return cr, nil
 }
 
+// parallel runs fns at once and returns the first error.
+func parallel(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // DefaultHeights are the smooth-upgrade heights: one before each fork
 // height inside 1..n, the fork height itself, and the middle of the range.
 func DefaultHeights(forks []ForkHeight, n int64) []int64 {
@@ -404,6 +427,21 @@ func (s *ScenarioResult) work(cr *chainRun) int64 {
 		return cr.f.Header.To
 	}
 	return cr.target
+}
+
+// cost estimates a job's time in rebuilt blocks.
+func (s *ScenarioResult) cost(cr *chainRun) int64 {
+	switch s.Scenario {
+	case FixtureCheck:
+		return cr.f.Header.To
+	case ResultsReplay, NewUpgrade:
+		return 3 * cr.target
+	}
+	end := cr.smoothEnd(s.Switch)
+	if end == cr.f.Header.To {
+		end = cr.target
+	}
+	return 3*(end-s.Switch) + s.Switch
 }
 
 // runJob runs one job into res.
@@ -437,10 +475,19 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 	var err error
 	if res.Scenario == NewUpgrade {
 		res.From = 1
-		if err = newSide.initHome(ctx, home, c, c.ConfigPath); err == nil {
+		_, inproc := newSide.(inProcess)
+		if inproc && cr.template != "" {
+			// This build's node init made the template from the same
+			// genesis: the fresh home is the template with the current
+			// config and empty stores.
+			err = cr.newHome(home, c.ConfigPath)
+		} else if err = newSide.initHome(ctx, home, c, c.ConfigPath); err == nil {
 			_, err = f.checkGenesis(home)
+			if inproc && err == nil {
+				err = copyTree(cr.blank, node.Home(home).Data())
+			}
 		}
-		if _, inproc := newSide.(inProcess); inproc && err == nil && f.GenesisState != nil {
+		if inproc && err == nil && f.GenesisState != nil {
 			// The genesis state first: a difference there is named as
 			// such, not blamed on block 1 (another build reports its
 			// genesis state through the results replay).
@@ -469,7 +516,7 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 			}
 			add(h)
 		} else {
-			err = f.BuildHomeFrom(cr.template, home, h, add)
+			err = f.BuildHomeFrom(cr.template, cr.blank, home, h, add)
 		}
 		if err == nil {
 			// The upgrade: the new release's config replaces the old one.
