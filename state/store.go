@@ -45,9 +45,10 @@ type Options struct {
 	// suits long runs). Pebble preallocates a WAL of about this size on open,
 	// so short-lived scratch stores open much faster with a few MiB.
 	MemTableSize int64
-	// NoSync skips the fsync of each Commit: for scratch stores whose loss
-	// is harmless, such as upgrade verification's throwaway homes. A crash
-	// may then lose the last blocks, but still never leaves half a block.
+	// NoSync never fsyncs: neither each Commit nor Pebble's own flushes,
+	// compactions and manifest changes (storage.ScratchFS). For scratch
+	// stores whose loss is harmless, such as upgrade verification's
+	// throwaway homes; a crash may lose anything written.
 	NoSync bool
 	// ReadOnly opens an existing store for reading only (e.g. a diagnosis
 	// tool reading another node's data directory). Set, Delete and Commit
