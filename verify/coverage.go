@@ -456,10 +456,10 @@ func (r *CoverageReport) sum() {
 		e := byKey[k]
 		r.Forks = append(r.Forks, *e)
 		if e.Before == 0 {
-			r.Missing = append(r.Missing, fmt.Sprintf("%s: no recorded block of any chain executes differently when it is active below its activation: an ungated change to its new rule would pass", k))
+			r.Missing = append(r.Missing, fmt.Sprintf("%s: no recorded block of the measured chains executes differently when it is active below its activation: an ungated change to its new rule would pass", k))
 		}
 		if e.After == 0 {
-			r.Missing = append(r.Missing, fmt.Sprintf("%s: no recorded block of any chain executes differently when it is inactive from its activation on: an ungated change to its rule would pass", k))
+			r.Missing = append(r.Missing, fmt.Sprintf("%s: no recorded block of the measured chains executes differently when it is inactive from its activation on: an ungated change to its rule would pass", k))
 		}
 	}
 	if r.Missing == nil {

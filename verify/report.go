@@ -102,8 +102,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// WriteText writes the summary for people: one line per scenario and the
-// diagnosis of every mismatch.
+// WriteText writes the summary for people: one line per scenario, each
+// chain's root diagnosis, and the coverage when measured.
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "verify: old %s, new %s\n", r.Old, r.New)
 	for _, c := range r.Chains {
@@ -182,6 +182,9 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			}
 		}
 	}
+	if r.Coverage != nil {
+		r.Coverage.writeMarkdown(w)
+	}
 }
 
 // summary is a scenario's finding in one line, related to the root.
@@ -194,6 +197,19 @@ func (s *ScenarioResult) summary(root *Diagnosis) string {
 		return fmt.Sprintf("%s (above the root at height %d; likely the same cause)", msg, root.Height)
 	}
 	return msg
+}
+
+// writeMarkdown writes the coverage table in Markdown.
+func (r *CoverageReport) writeMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "\n## Fork coverage: %s\n\n", map[bool]string{true: "OK", false: "MISSING"}[r.OK])
+	fmt.Fprintln(w, "| fork | evidence before its activation | from its activation |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, e := range r.Forks {
+		fmt.Fprintf(w, "| %s | %s | %s |\n", e.Key, evidenceText(e.Before, e.BeforeChains), evidenceText(e.After, e.AfterChains))
+	}
+	for _, m := range r.Missing {
+		fmt.Fprintf(w, "- %s\n", mdEscape(m))
+	}
 }
 
 func firstLine(s string) string {
