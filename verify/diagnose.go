@@ -568,20 +568,18 @@ func diagnoseDisagreement(refHome, home string, x int64, refBlock, block *node.B
 	if i, same := sameTxs(refBlock, block); !same {
 		d.Note = fmt.Sprintf("the two nodes produced different blocks at height %d (they differ from transaction %d, or in time or proposer): the block producer or the transaction source does not give the same block for the same committed state", x, i)
 	}
-	a, err := state.Open(node.Home(refHome).State(), state.Options{ReadOnly: true})
-	if err != nil {
-		d.Note += "; " + err.Error()
-		d.Advice = advice(d)
-		return d
+	var stores [2]*state.Store
+	for i, h := range []string{refHome, home} {
+		st, err := state.Open(node.Home(h).State(), state.Options{ReadOnly: true})
+		if err != nil {
+			d.Note += "; " + err.Error()
+			d.Advice = advice(d)
+			return d
+		}
+		defer st.Close()
+		stores[i] = st
 	}
-	defer a.Close()
-	b, err := state.Open(node.Home(home).State(), state.Options{ReadOnly: true})
-	if err != nil {
-		d.Note += "; " + err.Error()
-		d.Advice = advice(d)
-		return d
-	}
-	defer b.Close()
+	a, b := stores[0], stores[1]
 	ra, err1 := a.RootAt(x)
 	rb, err2 := b.RootAt(x)
 	if err1 == nil && err2 == nil {

@@ -100,16 +100,27 @@ func ExecBlock(f *Fixture, configPath string, height int64, dir string) (*ExecRe
 
 // readExecResult reads a verify-exec JSON file.
 func readExecResult(path string) (*ExecResult, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
+	var r ExecResult
+	if err := readResult(path, &r, &r.Format, 1, ExecFormat); err != nil {
 		return nil, err
 	}
-	var r ExecResult
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	if r.Format != ExecFormat && r.Format != 1 {
-		return nil, fmt.Errorf("%s: exec result format %d, this build reads 1 and %d", path, r.Format, ExecFormat)
-	}
 	return &r, nil
+}
+
+// readResult reads another build's JSON result file into v, whose format
+// field is *format, and checks that format is one of those accepted.
+func readResult(path string, v any, format *int, accepted ...int) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	for _, f := range accepted {
+		if *format == f {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: result format %d, this build reads %v: use builds of compatible releases", path, *format, accepted)
 }

@@ -91,13 +91,7 @@ func LoadChainRegistry(dir string, reg *schedule.Registry) (*Chain, error) {
 	}
 	sched, fs := ff.Schedule(reg, false)
 	if fs.HasErrors() {
-		var msgs []string
-		for _, x := range fs {
-			if x.Severity == schedule.SevError {
-				msgs = append(msgs, x.String())
-			}
-		}
-		return nil, fmt.Errorf("%s: the fork schedule has errors for the build under test (run forkgate config lint %s):\n%s", cfgPath, cfgPath, strings.Join(msgs, "\n"))
+		return nil, fmt.Errorf("%s: the fork schedule has errors for the build under test (run forkgate config lint %s):\n%s", cfgPath, cfgPath, errorLines(fs))
 	}
 	var doc struct {
 		Library *LibrarySettings `toml:"library"`
@@ -240,6 +234,17 @@ func ForkHeights(sched *schedule.Schedule, loc schedule.Locator) []ForkHeight {
 		return out[i].Key < out[j].Key
 	})
 	return out
+}
+
+// errorLines are the error findings, one a line.
+func errorLines(fs schedule.Findings) string {
+	var msgs []string
+	for _, x := range fs {
+		if x.Severity == schedule.SevError {
+			msgs = append(msgs, x.String())
+		}
+	}
+	return strings.Join(msgs, "\n")
 }
 
 // BinaryRegistry asks another forkgate build for its fork registry

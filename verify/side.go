@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -225,16 +224,9 @@ func (b binaryBuild) replay(ctx context.Context, fixturePath, configPath, dir st
 		}
 		return nil, err
 	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		return nil, err
-	}
 	var r ReplayResult
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, fmt.Errorf("%s: %v", out, err)
-	}
-	if r.Format != ReplayFormat {
-		return nil, fmt.Errorf("%s: replay result format %d, this build reads %d", out, r.Format, ReplayFormat)
+	if err := readResult(out, &r, &r.Format, ReplayFormat); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }

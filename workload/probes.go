@@ -72,7 +72,7 @@ func (b *block) probes(max int) {
 	}
 	if b.g.ProbeFee < b.g.Fee {
 		if from, ok := sender(nil); ok && room() {
-			b.sendFee(from, "coins", "transfer", chain.Transfer{To: b.g.accounts[0].addr.String(), Amount: 1}.Encode(), b.g.ProbeFee)
+			b.sendFee(from, "coins", "transfer", chain.Transfer{To: b.g.accounts[0].addr.String(), Amount: 1}.Encode(), 0, b.g.ProbeFee)
 			take(from)
 		}
 	}
@@ -96,19 +96,6 @@ func (b *block) probes(max int) {
 	if !b.maintenance() {
 		b.secondProposal(used, room, take)
 	}
-}
-
-// sendFee is send with a fee other than the generator's.
-func (b *block) sendFee(from actor, exec, action string, payload []byte, fee uint64) {
-	n, ok := b.nonce[from.addr]
-	if !ok {
-		n = b.account(from.addr).Nonce
-	}
-	tx := &chain.Tx{ChainID: b.g.chainID, Exec: exec, Action: action, Payload: payload, Nonce: n, Fee: fee}
-	tx.Sign(from.key)
-	b.nonce[from.addr] = n + 1
-	b.spent[from.addr] += fee
-	b.out = append(b.out, tx.Encode())
 }
 
 // badChecksum writes a with the letter case of its first letter flipped, so

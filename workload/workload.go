@@ -374,14 +374,19 @@ func (b *block) affords(a chain.Address, cost uint64) bool {
 
 // send signs a transaction from the actor and books its fee and cost.
 func (b *block) send(from actor, exec, action string, payload []byte, cost uint64) {
+	b.sendFee(from, exec, action, payload, cost, b.g.Fee)
+}
+
+// sendFee is send with a given fee.
+func (b *block) sendFee(from actor, exec, action string, payload []byte, cost, fee uint64) {
 	n, ok := b.nonce[from.addr]
 	if !ok {
 		n = b.account(from.addr).Nonce
 	}
-	tx := &chain.Tx{ChainID: b.g.chainID, Exec: exec, Action: action, Payload: payload, Nonce: n, Fee: b.g.Fee}
+	tx := &chain.Tx{ChainID: b.g.chainID, Exec: exec, Action: action, Payload: payload, Nonce: n, Fee: fee}
 	tx.Sign(from.key)
 	b.nonce[from.addr] = n + 1
-	b.spent[from.addr] += b.g.Fee + cost
+	b.spent[from.addr] += fee + cost
 	b.out = append(b.out, tx.Encode())
 }
 
