@@ -75,7 +75,14 @@ func (f *Fixture) BuildHome(home string, c *Chain, oldConfig string, h int64, pr
 	if err := f.NewTemplate(home, c, oldConfig); err != nil {
 		return err
 	}
-	return f.fill(home, h, progress)
+	return closeStore(f.fill(home, h, progress))
+}
+
+func closeStore(st *state.Store, err error) error {
+	if err != nil {
+		return err
+	}
+	return st.Close()
 }
 
 // NewTemplate makes a home at height 0 for BuildHomeFrom: initialised with
@@ -95,8 +102,13 @@ func (f *Fixture) NewTemplate(home string, c *Chain, oldConfig string) error {
 // height h, as BuildHome does. With blank (newBlankData), the home's stores
 // start as copies of it.
 func (f *Fixture) BuildHomeFrom(template, blank, home string, h int64, progress func(int64)) error {
+	return closeStore(f.buildOldHome(template, blank, home, h, progress))
+}
+
+// buildOldHome is BuildHomeFrom returning the state store, still open.
+func (f *Fixture) buildOldHome(template, blank, home string, h int64, progress func(int64)) (*state.Store, error) {
 	if err := homeFrom(template, blank, home, filepath.Join(template, "config.toml")); err != nil {
-		return err
+		return nil, err
 	}
 	return f.fill(home, h, progress)
 }
@@ -131,42 +143,44 @@ func homeFrom(template, blank, home, config string) error {
 	return os.Symlink(keys, filepath.Join(home, "keys"))
 }
 
-func (f *Fixture) fill(home string, h int64, progress func(int64)) error {
+// fill puts blocks 1..h and the state at h into home's stores, and returns
+// the state store, open.
+func (f *Fixture) fill(home string, h int64, progress func(int64)) (*state.Store, error) {
 	g, err := f.GenesisValue()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg, err := node.LoadConfig(node.Home(home).Config())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	bs, err := node.OpenScratchBlockStore(node.Home(home).Blocks(), g.Hash(), g.ChainID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The schedule snapshot a node stores at its first start.
 	if err := bs.PutSchedule(cfg.Schedule.Snapshot().Encode()); err != nil {
 		bs.Close()
-		return err
+		return nil, err
 	}
 	if bs.Height() != 0 {
 		bs.Close()
-		return fmt.Errorf("%s already holds blocks", home)
+		return nil, fmt.Errorf("%s already holds blocks", home)
 	}
 	for x := int64(1); x <= h; x++ {
 		if err := bs.Put(f.Height(x).Block); err != nil {
 			bs.Close()
-			return err
+			return nil, err
 		}
 	}
 	if err := bs.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	st, err := f.RebuildStateProgress(node.Home(home).State(), h, progress)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return st.Close()
+	return st, nil
 }
 
 // newBlankData makes, once per chain, the empty stores every in-process home

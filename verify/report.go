@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/forkgate/forkgate/node"
+	"github.com/forkgate/forkgate/state"
 )
 
 // ReportFormat versions the JSON report (docs/cli-json.md). Fields are only
@@ -72,8 +73,9 @@ type ScenarioResult struct {
 	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
 
 	home        string
-	until       int64    // the height this scenario runs to
-	finding     *Finding // the lowest difference found (nil: none, or a config refusal)
+	until       int64        // the height this scenario runs to
+	finding     *Finding     // the lowest difference found (nil: none, or a config refusal)
+	oldState    *state.Store // the old data's state store, open, for an in-process new build
 	extra       [][]byte
 	extraBlocks []*node.Block
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"
 	"github.com/forkgate/forkgate/schedule"
+	"github.com/forkgate/forkgate/state"
 )
 
 // A side is one build driving a home: this build in-process (the fast
@@ -30,7 +31,9 @@ type side interface {
 	// until the target (when above to), and returns the blocks the
 	// home's block store then holds (readErr: they could not be read).
 	// A side that can observes each executed block's outcomes with chk.
-	upgrade(ctx context.Context, home, file string, to, until int64, g *chain.Genesis, progress func(int64), chk *outcomeCheck) (blocks []*node.Block, err, readErr error)
+	// An in-process side takes over st (the home's state store, open) if
+	// set; any other side gets it nil.
+	upgrade(ctx context.Context, home, file string, to, until int64, g *chain.Genesis, progress func(int64), chk *outcomeCheck, st *state.Store) (blocks []*node.Block, err, readErr error)
 	// execBlock runs ExecBlock with this side's build.
 	execBlock(ctx context.Context, fixturePath, configPath string, height int64, dir string) (*ExecResult, error)
 }
@@ -93,8 +96,23 @@ func (p inProcess) importFile(_ context.Context, home, file string, progress fun
 
 // upgrade is one node session: open (the restart on the old data),
 // import, produce, read back.
-func (p inProcess) upgrade(ctx context.Context, home, file string, _, until int64, _ *chain.Genesis, progress func(int64), chk *outcomeCheck) ([]*node.Block, error, error) {
-	n, err := node.Open(home, node.Options{Log: io.Discard, Scratch: true, Observer: chk, Checks: p.checks})
+func (p inProcess) upgrade(ctx context.Context, home, file string, _, until int64, _ *chain.Genesis, progress func(int64), chk *outcomeCheck, st *state.Store) ([]*node.Block, error, error) {
+	o := node.Options{Log: io.Discard, Scratch: true, Observer: chk, Checks: p.checks}
+	if st != nil {
+		o.OpenState = func(dir string, readOnly bool) (node.StateStore, error) {
+			if s := st; s != nil && !readOnly {
+				st = nil // once: a later open (a rewind) opens the store anew
+				return s, nil
+			}
+			return state.Open(dir, state.Options{ReadOnly: readOnly, NoSync: true, MemTableSize: node.ScratchMemTable})
+		}
+		defer func() {
+			if st != nil {
+				st.Close() // the node never took it
+			}
+		}()
+	}
+	n, err := node.Open(home, o)
 	if err != nil {
 		return nil, asFinding(err), nil
 	}
@@ -192,7 +210,7 @@ func (b binaryBuild) importFile(ctx context.Context, home, file string, _ func(i
 
 // upgrade cannot observe outcomes through the node CLI: the results
 // replay (verify-replay) compares them.
-func (b binaryBuild) upgrade(ctx context.Context, home, file string, to, until int64, g *chain.Genesis, progress func(int64), _ *outcomeCheck) ([]*node.Block, error, error) {
+func (b binaryBuild) upgrade(ctx context.Context, home, file string, to, until int64, g *chain.Genesis, progress func(int64), _ *outcomeCheck, _ *state.Store) ([]*node.Block, error, error) {
 	err := b.run(ctx, "node", "import", home, file, "--quiet")
 	if err == nil && until > to {
 		err = b.run(ctx, "node", "run", home, "--until", fmt.Sprint(until), "--http", "off", "--quiet")

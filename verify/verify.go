@@ -516,7 +516,13 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 			}
 			add(h)
 		} else {
-			err = f.BuildHomeFrom(cr.template, cr.blank, home, h, add)
+			if _, inproc := newSide.(inProcess); inproc {
+				// The state store stays open for the new build's node,
+				// which would only reopen it.
+				res.oldState, err = f.buildOldHome(cr.template, cr.blank, home, h, add)
+			} else {
+				err = f.BuildHomeFrom(cr.template, cr.blank, home, h, add)
+			}
 		}
 		if err == nil {
 			// The upgrade: the new release's config replaces the old one.
@@ -539,8 +545,11 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 	var blocks []*node.Block
 	var herr error
 	if err == nil {
-		blocks, err, herr = newSide.upgrade(ctx, home, file, n, until, cr.g, add, chk)
+		blocks, err, herr = newSide.upgrade(ctx, home, file, n, until, cr.g, add, chk, res.oldState)
 	} else {
+		if res.oldState != nil {
+			res.oldState.Close()
+		}
 		_, blocks, herr = blockHashes(home, cr.g, 1, until)
 	}
 	hs := make([][]byte, len(blocks))
