@@ -53,7 +53,10 @@ chain directories against their recorded fixtures (forkgate record):
 --old FIXTURE (default: each chain's fixture) rebuilds the old data at h from
 the fixture alone; --old BINARY has that binary import the fixture's blocks up
 to h through its node CLI. --new BINARY drives another build through its node
-CLI; by default the new build is this one, in-process.
+CLI (and its hidden verify-replay for the results); the chains' forks are then
+judged by that build's registry (BINARY version --format json), so an older
+build can verify a newer one. By default the new build is this one,
+in-process.
 
 Besides state hashes, verify compares every transaction's result (code,
 data, gas, events: what CometBFT hashes into LastResultsHash) and writes
@@ -169,7 +172,7 @@ binary, bad flags).`,
 	f := cmd.Flags()
 	f.StringVar(&library, "library", "", "library directory of chain directories (default testdata/chains)")
 	f.StringVar(&old, "old", "", "old release: a fixture file or a forkgate binary (default: each chain's fixture)")
-	f.StringVar(&newBin, "new", "", "new release: a forkgate binary (default: this build, in-process)")
+	f.StringVar(&newBin, "new", "", "new release: a forkgate binary, whose fork registry judges the configs (default: this build, in-process)")
 	f.StringVar(&report, "report", "", "also write the report to FILE (.md Markdown, .json JSON, else text)")
 	f.StringVar(&heights, "heights", "", "smooth-upgrade heights h1,h2,... (default: around each fork, and the middle)")
 	f.Int64Var(&window, "smooth-window", 0, "blocks each smooth upgrade replays past its height, at least to the next fork (0: 5; -1: to the end); the last one always runs to the end")
