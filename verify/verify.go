@@ -475,27 +475,7 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 	var err error
 	if res.Scenario == NewUpgrade {
 		res.From = 1
-		_, inproc := newSide.(inProcess)
-		if inproc && cr.template != "" {
-			// This build's node init made the template from the same
-			// genesis: the fresh home is the template with the current
-			// config and empty stores.
-			err = cr.newHome(home, c.ConfigPath)
-		} else if err = newSide.initHome(ctx, home, c, c.ConfigPath); err == nil {
-			_, err = f.checkGenesis(home)
-			if inproc && err == nil {
-				err = copyTree(cr.blank, node.Home(home).Data())
-			}
-		}
-		if inproc && err == nil && f.GenesisState != nil {
-			// The genesis state first: a difference there is named as
-			// such, not blamed on block 1 (another build reports its
-			// genesis state through the results replay).
-			var gs []chain.Write
-			if gs, err = GenesisState(cr.g, c.ConfigPath); err == nil && stateDigest(gs) != stateDigest(f.GenesisState) {
-				res.finding = &Finding{Genesis: true, Msg: "the genesis state differs: the new build's InitChain writes another state from the same genesis.json"}
-			}
-		}
+		err = cr.newUpgradeHome(ctx, res, newSide, home)
 	} else {
 		h := res.Switch
 		res.From = h + 1
@@ -603,6 +583,36 @@ func runScenario(ctx context.Context, cr *chainRun, res *ScenarioResult, oldSide
 	default:
 		res.Result, res.Message = ResultError, err.Error()
 	}
+}
+
+// newUpgradeHome makes the new upgrade's fresh home with the current
+// config and, in-process, checks the genesis state this build writes.
+func (cr *chainRun) newUpgradeHome(ctx context.Context, res *ScenarioResult, newSide side, home string) error {
+	c, f := cr.c, cr.f
+	_, inproc := newSide.(inProcess)
+	var err error
+	if inproc && cr.template != "" {
+		// This build's node init made the template from the same genesis:
+		// the fresh home is the template with the current config and empty
+		// stores.
+		err = cr.newHome(home, c.ConfigPath)
+	} else if err = newSide.initHome(ctx, home, c, c.ConfigPath); err == nil {
+		_, err = f.checkGenesis(home)
+		if inproc && err == nil {
+			err = copyTree(cr.blank, node.Home(home).Data())
+		}
+	}
+	if err != nil || !inproc || f.GenesisState == nil {
+		return err
+	}
+	// The genesis state first: a difference there is named as such, not
+	// blamed on block 1 (another build reports its genesis state through the
+	// results replay).
+	gs, err := GenesisState(cr.g, c.ConfigPath)
+	if err == nil && stateDigest(gs) != stateDigest(f.GenesisState) {
+		res.finding = &Finding{Genesis: true, Msg: "the genesis state differs: the new build's InitChain writes another state from the same genesis.json"}
+	}
+	return err
 }
 
 // lowest is the finding at the lower height (the genesis state lowest; a
