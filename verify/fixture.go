@@ -222,14 +222,26 @@ func (f *Fixture) Encode(w io.Writer) error {
 	if len(f.Config) > codec.MaxField || len(f.Genesis) > codec.MaxField {
 		return fmt.Errorf("fixture: the config (%d bytes) or the genesis (%d bytes) is larger than a fixture holds (%d bytes)", len(f.Config), len(f.Genesis), codec.MaxField)
 	}
-	hdr := f.Header
-	hdr.Format = FixtureFormat
 	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
 	if err != nil {
 		return err
 	}
 	sum := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(zw, sum), 1<<16)
+	if err := f.encodeBody(io.MultiWriter(zw, sum)); err != nil {
+		return err
+	}
+	if _, err := zw.Write(sum.Sum(nil)); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// encodeBody writes the header line and the body, uncompressed and without
+// the checksum.
+func (f *Fixture) encodeBody(w io.Writer) error {
+	hdr := f.Header
+	hdr.Format = FixtureFormat
+	bw := bufio.NewWriterSize(w, 1<<16)
 	hj, err := json.Marshal(hdr)
 	if err != nil {
 		return err
@@ -284,13 +296,7 @@ func (f *Fixture) Encode(w io.Writer) error {
 	if written+sha256.Size > maxFixtureBytes {
 		return fmt.Errorf("fixture: %d bytes uncompressed, more than a reader accepts (%d MiB): record fewer blocks (--blocks)", written+sha256.Size, maxFixtureBytes>>20)
 	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if _, err := zw.Write(sum.Sum(nil)); err != nil {
-		return err
-	}
-	return zw.Close()
+	return bw.Flush()
 }
 
 // WriteFile writes the fixture to path atomically and durably.

@@ -211,14 +211,16 @@ func FuzzDecodeFixture(f *testing.F) {
 			return
 		}
 		var buf bytes.Buffer
-		if err := fx.Encode(&buf); err != nil {
+		if err := fx.encodeBody(&buf); err != nil {
 			t.Fatalf("an accepted fixture does not encode: %v", err)
 		}
-		back, err := DecodeFixture(buf.Bytes())
+		back, err := parseFixture(buf.Bytes())
 		if err != nil {
 			t.Fatalf("an accepted fixture does not decode after encoding: %v", err)
 		}
-		if len(back.Heights) != len(fx.Heights) || !bytes.Equal(back.Config, fx.Config) || !bytes.Equal(back.Genesis, fx.Genesis) {
+		var again bytes.Buffer
+		back.encodeBody(&again)
+		if !bytes.Equal(buf.Bytes(), again.Bytes()) || len(back.Heights) != len(fx.Heights) {
 			t.Fatal("the round trip changed the fixture")
 		}
 	})
