@@ -105,7 +105,7 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 	if err := emptyDir(o.Out); err != nil {
 		return nil, err
 	}
-	commit, epoch, err := sourceStamp(ctx, src, o)
+	commit, epoch, dirty, err := sourceStamp(ctx, src, o)
 	if err != nil {
 		return nil, err
 	}
@@ -140,11 +140,6 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 	if o.Implemented != 0 && info.Implemented != o.Implemented {
 		return nil, fmt.Errorf("the built binary implements version %d, not the requested cap %d", info.Implemented, o.Implemented)
 	}
-	sum, size, err := SHA256File(bin)
-	if err != nil {
-		return nil, err
-	}
-
 	class := Classify(o.Previous, info)
 	if o.Verify != nil {
 		logf("verifying the library with the new binary")
@@ -163,43 +158,58 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		class.Reasons = append(class.Reasons, "verify: every state hash of the library is unchanged with this binary")
 	}
 
-	archive := ArchiveName(o.Version, info.OS, info.Arch)
 	m := &Manifest{
 		Format: ManifestFormat, Name: Name, Version: o.Version, MinHeight: o.MinHeight, Build: info,
-		Archive: archive, Binary: BinaryEntry{Path: archiveTop(archive) + "/" + Name, SHA256: sum, Size: size},
 		Classification: class, Notes: o.Notes,
-		Reproduce: Reproduce{SourceDateEpoch: epoch, Env: env, Command: command},
+		Reproduce: Reproduce{SourceDateEpoch: epoch, Dirty: dirty, Env: env, Command: command},
 	}
+	out, err := Assemble(o.Out, m, bin, o.Sign)
+	if err != nil {
+		return nil, err
+	}
+	logf("wrote %s (%s release, binary sha256 %s)", o.Out, class.Kind, m.Binary.SHA256)
+	return out, nil
+}
+
+// Assemble writes a release directory around a built binary: it fills in
+// the manifest's archive and binary entries, writes the reproducible
+// archive (mtimes from m.Reproduce.SourceDateEpoch), release.json, the
+// checksums file and, with a key, its signature. Build calls it; so can a
+// packager that built the binary its own way.
+func Assemble(dir string, m *Manifest, bin string, key *minisign.PrivateKey) (*Built, error) {
+	sum, size, err := SHA256File(bin)
+	if err != nil {
+		return nil, err
+	}
+	m.Archive = ArchiveName(m.Version, m.Build.OS, m.Build.Arch)
+	m.Binary = BinaryEntry{Path: archiveTop(m.Archive) + "/" + Name, SHA256: sum, Size: size}
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("internal: %v", err)
+		return nil, err
 	}
 	mb := m.Encode()
 	files := []archiveFile{{Name: Name, Mode: 0o755, Path: bin}, {Name: ManifestFile, Mode: 0o644, Data: mb}}
 	var ab bytes.Buffer
-	if err := writeArchive(&ab, archiveTop(archive), files, time.Unix(epoch, 0)); err != nil {
+	if err := writeArchive(&ab, archiveTop(m.Archive), files, time.Unix(m.Reproduce.SourceDateEpoch, 0)); err != nil {
 		return nil, err
 	}
-	out := &Built{Dir: o.Out, Manifest: m, Archive: filepath.Join(o.Out, archive), Checksums: filepath.Join(o.Out, ChecksumsName(o.Version))}
-	out.Sums = []Checksum{{SHA256: SHA256Bytes(ab.Bytes()), Name: archive}, {SHA256: SHA256Bytes(mb), Name: ManifestFile}}
+	out := &Built{Dir: dir, Manifest: m, Archive: filepath.Join(dir, m.Archive), Checksums: filepath.Join(dir, ChecksumsName(m.Version))}
+	out.Sums = []Checksum{{SHA256: SHA256Bytes(ab.Bytes()), Name: m.Archive}, {SHA256: SHA256Bytes(mb), Name: ManifestFile}}
 	sums := EncodeChecksums(out.Sums)
-	writes := []struct {
+	type file struct {
 		path string
 		data []byte
-	}{{out.Archive, ab.Bytes()}, {filepath.Join(o.Out, ManifestFile), mb}, {out.Checksums, sums}}
-	if o.Sign != nil {
+	}
+	writes := []file{{out.Archive, ab.Bytes()}, {filepath.Join(dir, ManifestFile), mb}, {out.Checksums, sums}}
+	if key != nil {
 		out.Signature = SignatureName(out.Checksums)
-		trusted := fmt.Sprintf("%s %s commit %s file %s", Name, o.Version, commit, ChecksumsName(o.Version))
-		writes = append(writes, struct {
-			path string
-			data []byte
-		}{out.Signature, sign(*o.Sign, sums, trusted)})
+		trusted := fmt.Sprintf("%s %s commit %s file %s", Name, m.Version, m.Build.Commit, ChecksumsName(m.Version))
+		writes = append(writes, file{out.Signature, sign(*key, sums, trusted)})
 	}
 	for _, w := range writes {
 		if err := writeFileSync(w.path, w.data, 0o644); err != nil {
 			return nil, err
 		}
 	}
-	logf("wrote %s (%s release, binary sha256 %s)", o.Out, class.Kind, sum)
 	return out, nil
 }
 
@@ -263,8 +273,9 @@ func emptyDir(dir string) error {
 	return os.MkdirAll(dir, 0o755)
 }
 
-// sourceStamp finds the commit and the archive time.
-func sourceStamp(ctx context.Context, src string, o BuildOptions) (string, int64, error) {
+// sourceStamp finds the commit, the archive time, and whether the work
+// tree has uncommitted changes.
+func sourceStamp(ctx context.Context, src string, o BuildOptions) (string, int64, bool, error) {
 	git := func(args ...string) (string, error) {
 		c := exec.CommandContext(ctx, "git", append([]string{"-C", src}, args...)...)
 		out, err := c.Output()
@@ -279,37 +290,41 @@ func sourceStamp(ctx context.Context, src string, o BuildOptions) (string, int64
 		}
 	}
 	if commit == "" {
-		return "", 0, fmt.Errorf("source %s is not a git work tree: give --commit (and SOURCE_DATE_EPOCH)", src)
+		return "", 0, false, fmt.Errorf("source %s is not a git work tree: give --commit (and SOURCE_DATE_EPOCH)", src)
 	}
 	if strings.ContainsAny(commit, " \t\n'\"") || len(commit) > 64 {
-		return "", 0, fmt.Errorf("commit %q is not a commit id", commit)
+		return "", 0, false, fmt.Errorf("commit %q is not a commit id", commit)
 	}
-	if isGit && !o.AllowDirty {
+	dirty := false
+	if isGit {
 		if st, err := git("status", "--porcelain", "--untracked-files=no"); err == nil && st != "" {
-			return "", 0, fmt.Errorf("source %s has uncommitted changes, so the release could not be rebuilt from commit %s; commit them, or pass --allow-dirty", src, commit)
+			dirty = true
 		}
+	}
+	if dirty && !o.AllowDirty {
+		return "", 0, false, fmt.Errorf("source %s has uncommitted changes, so the release could not be rebuilt from commit %s; commit them, or pass --allow-dirty", src, commit)
 	}
 	epoch := o.SourceDateEpoch
 	if epoch == 0 {
 		if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
-				return "", 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not unix seconds", v)
+				return "", 0, false, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not unix seconds", v)
 			}
 			epoch = n
 		} else if isGit {
 			ct, err := git("log", "-1", "--format=%ct", commit)
 			if err != nil {
-				return "", 0, fmt.Errorf("reading the time of commit %s: %v", commit, err)
+				return "", 0, false, fmt.Errorf("reading the time of commit %s: %v", commit, err)
 			}
 			if epoch, err = strconv.ParseInt(ct, 10, 64); err != nil {
-				return "", 0, fmt.Errorf("commit time %q: %v", ct, err)
+				return "", 0, false, fmt.Errorf("commit time %q: %v", ct, err)
 			}
 		} else {
-			return "", 0, errors.New("no archive time: set SOURCE_DATE_EPOCH (unix seconds) when the source is not a git work tree")
+			return "", 0, false, errors.New("no archive time: set SOURCE_DATE_EPOCH (unix seconds) when the source is not a git work tree")
 		}
 	}
-	return commit, epoch, nil
+	return commit, epoch, dirty, nil
 }
 
 // maxVersionOutput bounds what `version --format json` may print.

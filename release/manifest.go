@@ -94,9 +94,12 @@ type Classification struct {
 
 // Reproduce records the inputs of a reproducible build.
 type Reproduce struct {
-	SourceDateEpoch int64    `json:"source_date_epoch"` // archive mtimes
-	Env             []string `json:"env"`               // the build's environment overrides
-	Command         []string `json:"command"`           // go build ...
+	SourceDateEpoch int64 `json:"source_date_epoch"` // archive mtimes
+	// Dirty is true when the work tree had uncommitted changes (build
+	// --allow-dirty): the commit alone does not reproduce the archive.
+	Dirty   bool     `json:"dirty,omitempty"`
+	Env     []string `json:"env"`     // the build's environment overrides
+	Command []string `json:"command"` // go build ...
 }
 
 // ArchiveName is the archive of a version for an os/arch.
