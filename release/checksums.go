@@ -69,8 +69,8 @@ func ParseChecksums(name string, b []byte) ([]Checksum, error) {
 	return out, nil
 }
 
-// lookup finds a name's checksum.
-func lookup(sums []Checksum, name string) (string, bool) {
+// ChecksumOf finds a name's checksum in a parsed checksums file.
+func ChecksumOf(sums []Checksum, name string) (string, bool) {
 	for _, c := range sums {
 		if c.Name == name {
 			return c.SHA256, true

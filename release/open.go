@@ -165,7 +165,7 @@ func (r *Release) readChecksums(key *minisign.PublicKey) error {
 		if err != nil {
 			return fmt.Errorf("%w: the release is not signed (%v); a trusted key was given, so the signature is mandatory", ErrSignature, err)
 		}
-		tc, err := verifySignature(*key, b, sig, filepath.Base(r.ChecksumsPath))
+		tc, err := VerifySignature(*key, b, sig, filepath.Base(r.ChecksumsPath))
 		if err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (r *Release) checkSum(name, sum string) error {
 	if r.ChecksumsPath == "" {
 		return nil
 	}
-	want, ok := lookup(r.Checksums, name)
+	want, ok := ChecksumOf(r.Checksums, name)
 	if !ok {
 		return mismatch("%s is not listed in %s", name, filepath.Base(r.ChecksumsPath))
 	}

@@ -85,7 +85,7 @@ func Publish(ctx context.Context, dir string, s Store, o OpenOptions) (*Publishe
 	if old, err := ReadPublished(dir); err == nil && old.Version == v {
 		pub.Stores = old.Stores
 	}
-	here := PublishedStore{Store: s.URL(), Release: joinURL(s.URL(), v)}
+	here := PublishedStore{Store: s.URL(), Release: ReleaseURL(s.URL(), v)}
 	found := false
 	for _, st := range pub.Stores {
 		found = found || st == here
@@ -113,8 +113,9 @@ func ReadPublished(dir string) (*Published, error) {
 	return &p, nil
 }
 
-// joinURL appends a path element to a store URL, before any query.
-func joinURL(base, elem string) string {
+// ReleaseURL is the URL of a version's release "directory" in a store:
+// the version appended to the store URL's path, before any query.
+func ReleaseURL(base, elem string) string {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme == "" && u.Host == "") {
 		return strings.TrimSuffix(base, "/") + "/" + elem
@@ -202,7 +203,7 @@ func Fetch(ctx context.Context, rawURL string, o FetchOptions) (*Release, error)
 		return nil, fmt.Errorf("%w: %s has no signature %s (%v); a trusted key was given, so the signature is mandatory", ErrSignature, rawURL, SignatureName(sumsName), err)
 	}
 	if o.Key != nil {
-		if _, err := verifySignature(*o.Key, sums, files[SignatureName(sumsName)], sumsName); err != nil {
+		if _, err := VerifySignature(*o.Key, sums, files[SignatureName(sumsName)], sumsName); err != nil {
 			return nil, err
 		}
 	}
@@ -212,7 +213,7 @@ func Fetch(ctx context.Context, rawURL string, o FetchOptions) (*Release, error)
 	}
 	archive := ArchiveName(version, goos, goarch)
 	for _, name := range []string{archive, ManifestFile} {
-		want, ok := lookup(list, name)
+		want, ok := ChecksumOf(list, name)
 		if !ok {
 			return nil, fmt.Errorf("%s lists no %s: the release has no build for %s", sumsName, name, platform)
 		}

@@ -120,9 +120,9 @@ func sign(key minisign.PrivateKey, msg []byte, trusted string) []byte {
 // ErrSignature is the class of every signature failure.
 var ErrSignature = errors.New("signature check failed")
 
-// verifySignature checks sig over msg with the trusted key; the error says
+// VerifySignature checks sig over msg with the trusted key; the error says
 // which key signed when it is another one.
-func verifySignature(key minisign.PublicKey, msg, sig []byte, what string) (trusted string, err error) {
+func VerifySignature(key minisign.PublicKey, msg, sig []byte, what string) (trusted string, err error) {
 	var s minisign.Signature
 	if err := s.UnmarshalText(sig); err != nil {
 		return "", fmt.Errorf("%w: %s is not a minisign signature: %v", ErrSignature, what, err)

@@ -59,7 +59,7 @@ func checks(d *Document) Checks {
 		}
 	}
 	cs := []Check{
-		{ID: CheckReleaseSignature, Phase: PhasePre, Source: SourceBinary,
+		{ID: CheckReleaseSignature, Phase: PhasePre, Source: SourceRelease,
 			What:    "the release's checksums file carries a good signature by the release key",
 			Expect:  Expect{PublicKey: r.PublicKey, KeyID: r.KeyID, ChecksumsSHA256: sha(r.ChecksumsText)},
 			Command: fmt.Sprintf("minisign -Vm forkgate-%s/%s -P %s", r.Version, r.Checksums, r.PublicKey)},
@@ -155,8 +155,9 @@ func steps(d *Document) []Step {
 			Detail:   fmt.Sprintf("This document is for chain %q (%s chain), at head %d when it was written, upgrading to %s %s (%s release). %s", d.Chain.Title, d.Chain.Kind, d.Chain.Head, r.Name, r.Version, r.Kind, when),
 			Commands: []string{"forkgate node status HOME --format json   # title and height"}},
 		{N: 2, Title: "Download and verify the release",
-			Detail:   fmt.Sprintf("Fetch checks the signature with key %s, this platform's checksum and the binary's own version output; nothing is kept when a check fails. Save the public key as KEY.pub (it is in this document: release.public_key).", r.KeyID),
-			Commands: []string{d.Download.Fetch, fmt.Sprintf("forkgate release verify %s --pubkey KEY.pub", dir)}},
+			Detail: fmt.Sprintf("Fetch checks the signature with key %s, this platform's checksum and the binary's own version output; nothing is kept when a check fails. Save the public key as KEY.pub (it is in this document: release.public_key).", r.KeyID),
+			Commands: []string{d.Download.Fetch, fmt.Sprintf("forkgate release verify %s --pubkey KEY.pub", dir),
+				fmt.Sprintf("tar -xzf %s/%s -C %s   # the binary: %s", dir, r.Archive, dir, binaryPath(d))}},
 		{N: 3, Title: "Check the binary against this document",
 			Detail:   "The binary's sha256, the signature chain and the version the binary reports must equal this document's.",
 			Commands: []string{fmt.Sprintf("forkgate ops check --doc %s --binary %s", doc, dir)}},

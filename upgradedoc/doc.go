@@ -87,7 +87,8 @@ type Release struct {
 	Archive        string `json:"archive"`
 	ArchiveSHA256  string `json:"archive_sha256"`
 	ManifestSHA256 string `json:"manifest_sha256"`
-	BinaryPath     string `json:"binary_path"` // inside the archive
+	ManifestText   string `json:"manifest_text"` // release.json, whole
+	BinaryPath     string `json:"binary_path"`   // inside the archive
 	BinarySHA256   string `json:"binary_sha256"`
 	Checksums      string `json:"checksums"`      // file name
 	ChecksumsText  string `json:"checksums_text"` // its whole content
@@ -183,10 +184,11 @@ const (
 
 // Sources: what a check reads.
 const (
-	SourceBinary = "binary" // the release's binary (ops check --binary)
-	SourceConfig = "config" // the node home's config.toml (ops check --home)
-	SourceNode   = "node"   // one node's status (forkgate node status)
-	SourceNodes  = "nodes"  // every node of the chain (status check)
+	SourceRelease = "release" // the release's files (ops check --binary DIR|ARCHIVE)
+	SourceBinary  = "binary"  // the release's binary (ops check --binary)
+	SourceConfig  = "config"  // the node home's config.toml (ops check --home)
+	SourceNode    = "node"    // one node's status (forkgate node status)
+	SourceNodes   = "nodes"   // every node of the chain (status check)
 )
 
 // Check ids, stable across formats.

@@ -283,7 +283,7 @@ func releaseSection(r *release.Release, key *minisign.PublicKey) Release {
 		Name: m.Name, Version: m.Version, Commit: m.Build.Commit, GoVersion: m.Build.GoVersion, Platform: m.Platform(),
 		Implemented: m.Build.Implemented, MinHeight: m.MinHeight, RegistryHash: m.Build.RegistryHash, ScheduleHash: m.Build.ScheduleHash,
 		Kind: m.Classification.Kind, KindReasons: m.Classification.Reasons, Previous: m.Classification.Previous,
-		Archive: m.Archive, ArchiveSHA256: r.ArchiveSHA256, ManifestSHA256: release.SHA256Bytes(r.ManifestBytes),
+		Archive: m.Archive, ArchiveSHA256: r.ArchiveSHA256, ManifestSHA256: release.SHA256Bytes(r.ManifestBytes), ManifestText: string(r.ManifestBytes),
 		BinaryPath: m.Binary.Path, BinarySHA256: m.Binary.SHA256,
 		Checksums: filepath.Base(r.ChecksumsPath), ChecksumsText: string(r.ChecksumsBytes),
 		Signature: filepath.Base(r.SignaturePath), SignatureText: string(r.SignatureBytes),
