@@ -168,13 +168,14 @@ func (c *checker) binary(ctx context.Context, path string) error {
 		// A release: its own chain of trust, then the document's hashes.
 		rel, err := release.Open(ctx, path, release.OpenOptions{Key: c.key})
 		if err != nil {
-			id := upgradedoc.CheckBinarySHA256
+			failed, other := upgradedoc.CheckBinarySHA256, upgradedoc.CheckReleaseSignature
 			if errors.Is(err, release.ErrSignature) {
-				id = upgradedoc.CheckReleaseSignature
+				failed, other = other, failed
 			} else if !errors.Is(err, release.ErrMismatch) {
 				return err
 			}
-			c.result(id, []Difference{{What: "release " + path, Got: err.Error(), Want: "a release that passes its checks", Fix: c.refetch()}})
+			c.result(failed, []Difference{{What: "release " + path, Got: err.Error(), Want: "a release that passes its checks", Fix: c.refetch()}})
+			c.skip(other, "not reached: the release failed "+failed)
 			c.skip(upgradedoc.CheckBinaryVersion, "the release failed its checks, so its binary was not run")
 			return nil
 		}

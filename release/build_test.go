@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/forkgate/forkgate/buildinfo"
+	"github.com/forkgate/forkgate/verify"
 )
 
 // Two builds of the same commit from different directories give the same
@@ -231,5 +232,71 @@ func TestExtractBinary(t *testing.T) {
 	sum, _, err := SHA256File(dst)
 	if st, _ := os.Stat(dst); err != nil || sum != r.Manifest.Binary.SHA256 || st.Mode().Perm() != 0o755 {
 		t.Errorf("extracted: %s %v", sum, err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	base := buildinfo.Info{Implemented: 2, RegistryHash: "r1", ScheduleHash: "s1", Forks: []buildinfo.ForkInfo{
+		{Key: "coins.A", Default: "-1"}, {Key: "game.B", Default: "{ version = 2 }"}}}
+	prev := &Manifest{Version: "0.2.0", Build: base}
+	with := func(f func(*buildinfo.Info)) buildinfo.Info {
+		i := base
+		i.Forks = append([]buildinfo.ForkInfo(nil), base.Forks...)
+		f(&i)
+		return i
+	}
+	tests := []struct {
+		name   string
+		prev   *Manifest
+		cur    buildinfo.Info
+		kind   string
+		reason string
+	}{
+		{"no previous", nil, base, KindLarge, "no previous release"},
+		{"same", prev, base, KindSmall, "rolls out at any time"},
+		{"notes only", prev, with(func(i *buildinfo.Info) { i.Forks[0].Note = "better words" }), KindSmall, "same 2 forks"},
+		{"new fork", prev, with(func(i *buildinfo.Info) { i.Forks = append(i.Forks, buildinfo.ForkInfo{Key: "token.C", Default: "-1"}) }), KindLarge, "adds fork token.C"},
+		{"removed fork", prev, with(func(i *buildinfo.Info) { i.Forks = i.Forks[:1] }), KindLarge, "removes fork game.B"},
+		{"changed default", prev, with(func(i *buildinfo.Info) { i.Forks[0].Default = "0" }), KindLarge, "changes fork coins.A's declaration"},
+		{"new protocol", prev, with(func(i *buildinfo.Info) { i.Implemented = 3 }), KindLarge, "implements protocol version 3"},
+		{"requirements", prev, with(func(i *buildinfo.Info) { i.RegistryHash = "r2" }), KindLarge, "registry's hash changed"},
+		{"default schedule", prev, with(func(i *buildinfo.Info) { i.ScheduleHash = "s2" }), KindLarge, "built-in default schedule"},
+	}
+	for _, tc := range tests {
+		c := Classify(tc.prev, tc.cur)
+		if c.Kind != tc.kind || !strings.Contains(strings.Join(c.Reasons, "; "), tc.reason) {
+			t.Errorf("%s: %+v, want %s with %q", tc.name, c, tc.kind, tc.reason)
+		}
+	}
+}
+
+// verify feeds the classification: a build that changes state without a
+// new fork (the fault-injection build) is refused as a small release, with
+// verify's diagnosis; a clean build of the same source passes as small and
+// verified.
+func TestSmallReleaseRefusedByVerify(t *testing.T) {
+	f := testRelease(t)
+	chain, err := verify.LoadChain("../testdata/chains/all-zero")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := BuildOptions{Source: f.srcA, Version: "0.2.1", Commit: testCommit, SourceDateEpoch: testEpoch,
+		Previous: f.a.Manifest, Verify: LibraryVerifier([]*verify.Chain{chain}), Tags: []string{"faultinject"}}
+	o.Out = filepath.Join(t.TempDir(), "fault")
+	_, err = Build(context.Background(), o)
+	var refused *RefusedError
+	if !errors.As(err, &refused) || !strings.Contains(refused.Reason, "refused as a small release") || !strings.Contains(refused.Diagnosis, "first divergent height") {
+		t.Fatalf("fault build: %v", err)
+	}
+	if ents, _ := os.ReadDir(o.Out); len(ents) != 0 {
+		t.Errorf("a refused release left %d files", len(ents))
+	}
+	o.Tags, o.Out = nil, filepath.Join(t.TempDir(), "clean")
+	b, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := b.Manifest.Classification; c.Kind != KindSmall || !c.Verified || c.Previous != testVersion {
+		t.Errorf("clean build: %+v", c)
 	}
 }
