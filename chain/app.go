@@ -17,6 +17,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/forkgate/forkgate/codec"
+
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/forkgate/forkgate/buildinfo"
 	"github.com/forkgate/forkgate/schedule"
@@ -101,7 +103,9 @@ type App struct {
 	elector Elector
 	signer  SignalSigner
 	obs     TxObserver
-	rules   schedule.Rules
+	rules   schedule.Rules // the block being executed
+	// checkRules serves CheckTx, which may run between blocks.
+	checkRules schedule.Rules
 
 	pending int64 // height prepared by FinalizeBlock and not yet committed
 }
@@ -151,7 +155,6 @@ func (a *App) reloadSignal() error {
 		return fmt.Errorf("signal state: %w", err)
 	}
 	a.sig = sig
-	a.sched.SyncVersions(sig)
 	return nil
 }
 
@@ -344,7 +347,10 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 		return nil, nil, fmt.Errorf("block %d: %w", h, err)
 	}
 
-	a.sched.RulesInto(a.g.Point(h, t), &a.rules)
+	// The rules of block h: the schedule's forks, with version forks as the
+	// controller has them after recording h (a version that activates in h
+	// takes effect from h+1, so h still runs under the old rules).
+	a.sched.RulesInto(a.g.Point(h, t), a.sig, &a.rules)
 	ctx := &Context{Height: h, Time: t, Producer: proposer, Rules: &a.rules, Forks: &a.forks,
 		Params: &a.params, Signal: a.sig, ChainID: a.g.ChainID}
 	results := make([]*abci.ExecTxResult, len(txs))
@@ -390,7 +396,7 @@ func (a *App) runTx(ctx *Context, ov *Overlay, raw []byte) error {
 	if tx.Nonce != acc.Nonce {
 		return &TxError{Code: CodeNonce, Reason: fmt.Sprintf("nonce %d, but account %s expects %d", tx.Nonce, sender, acc.Nonce)}
 	}
-	if min := uint64(a.params.MinFee.At(ctx.Height)); tx.Fee < min {
+	if min := uint64(ctx.Param(ctx.Params.MinFee)); tx.Fee < min {
 		return &TxError{Code: CodeFee, Reason: fmt.Sprintf("fee %d is below the minimum %d at height %d", tx.Fee, min, ctx.Height)}
 	}
 	if acc.Balance < tx.Fee {
@@ -444,9 +450,9 @@ func (a *App) execNames() []string {
 	return names
 }
 
-// Commit persists the block FinalizeBlock prepared. Versions that activated
-// in it reach the schedule only now, so a discarded block never moves a
-// fork.
+// Commit persists the block FinalizeBlock prepared. A discarded block never
+// moves a fork: the rules come from the controller, which is rebuilt from
+// committed state when a block is discarded.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -457,7 +463,6 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		return nil, fmt.Errorf("block %d: commit: %w", a.pending, err)
 	}
 	a.pending = 0
-	a.sched.SyncVersions(a.sig)
 	return &abci.ResponseCommit{}, nil
 }
 
@@ -468,14 +473,19 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	defer a.mu.Unlock()
 	tx, err := a.validTx(req.Tx)
 	if err == nil {
+		// The minimum fee of the next block. Parameters follow only forks
+		// counted in heights or versions, so the block's time is irrelevant.
+		next := a.store.Height() + 1
+		a.sched.RulesInto(a.g.Point(next, 0), a.sig, &a.checkRules)
+		minFee := uint64(a.params.MinFee.in(&a.checkRules))
 		var acc Account
 		acc, err = GetAccount(a.store, tx.Sender())
 		switch {
 		case err != nil:
 		case tx.Nonce < acc.Nonce:
 			err = &TxError{Code: CodeNonce, Reason: fmt.Sprintf("nonce %d already used; account %s is at %d", tx.Nonce, tx.Sender(), acc.Nonce)}
-		case tx.Fee < uint64(a.params.MinFee.At(a.store.Height()+1)):
-			err = &TxError{Code: CodeFee, Reason: fmt.Sprintf("fee %d is below the minimum %d", tx.Fee, a.params.MinFee.At(a.store.Height()+1))}
+		case tx.Fee < minFee:
+			err = &TxError{Code: CodeFee, Reason: fmt.Sprintf("fee %d is below the minimum %d of block %d", tx.Fee, minFee, next)}
 		}
 	}
 	if err != nil {
@@ -492,13 +502,13 @@ func addBurned(kv KV, amount uint64) error {
 	}
 	var total uint64
 	if b != nil {
-		r := NewReader(b)
+		r := codec.NewReader(b)
 		total = r.U64()
 		if err := r.Done("meta/burned"); err != nil {
 			return err
 		}
 	}
-	var w Writer
+	var w codec.Writer
 	w.U64(total + amount)
 	return kv.Set(key, w.Out())
 }
@@ -506,7 +516,7 @@ func addBurned(kv KV, amount uint64) error {
 var producerSetKey = []byte("meta/producers")
 
 func putProducerSet(kv KV, set []Address) error {
-	var w Writer
+	var w codec.Writer
 	w.U32(uint32(len(set)))
 	for _, a := range set {
 		w.Fixed(a[:])
@@ -522,9 +532,9 @@ func getProducerSet(kv KV) ([]Address, error) {
 	if b == nil {
 		return nil, errors.New("no producer set: the chain was not initialised (InitChain)")
 	}
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	n := r.U32()
-	if n > maxField/20 {
+	if n > codec.MaxField/20 {
 		return nil, fmt.Errorf("producer set of %d entries is corrupt", n)
 	}
 	set := make([]Address, n)

@@ -3,6 +3,8 @@ package chain
 import (
 	"fmt"
 	"math"
+
+	"github.com/forkgate/forkgate/codec"
 )
 
 // Account is an address's coin balance and transaction count.
@@ -21,7 +23,7 @@ func GetAccount(kv KV, a Address) (Account, error) {
 	if err != nil || b == nil {
 		return Account{}, err
 	}
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	if f := r.U8(); r.Err() == nil && f != accountFormat {
 		return Account{}, fmt.Errorf("account %s: stored format %d, this build reads %d", a, f, accountFormat)
 	}
@@ -38,7 +40,7 @@ func PutAccount(kv KV, a Address, acc Account) error {
 	if acc == (Account{}) {
 		return kv.Delete(accountKey(a))
 	}
-	var w Writer
+	var w codec.Writer
 	w.U8(accountFormat)
 	w.U64(acc.Balance)
 	w.U64(acc.Nonce)
@@ -85,14 +87,14 @@ type Transfer struct {
 }
 
 func (t Transfer) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.String(t.To)
 	w.U64(t.Amount)
 	return w.Out()
 }
 
 func decodeTransfer(b []byte) (Transfer, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	t := Transfer{To: r.String(), Amount: r.U64()}
 	return t, r.Done("coins.transfer")
 }

@@ -33,6 +33,9 @@ type Context struct {
 // Active reports whether a fork is active for this block.
 func (c *Context) Active(h schedule.Handle) bool { return c.Rules.Active(h) }
 
+// Param is an integer parameter's value for this block.
+func (c *Context) Param(p param) int64 { return p.in(c.Rules) }
+
 // Result codes of a rejected transaction. Code 0 is success.
 const (
 	CodeOK uint32 = iota

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/bits"
 
+	"github.com/forkgate/forkgate/codec"
+
 	"github.com/forkgate/forkgate/schedule"
 	"github.com/forkgate/forkgate/signal"
 )
@@ -115,7 +117,7 @@ func getAddrList(kv KV, key []byte, what string) ([]Address, error) {
 		return nil, err
 	}
 	n := r.U32()
-	if r.Err() == nil && uint64(n) > maxField/20 {
+	if r.Err() == nil && uint64(n) > codec.MaxField/20 {
 		return nil, errCorrupt(what)
 	}
 	out := make([]Address, n)
@@ -129,7 +131,7 @@ func putAddrList(kv KV, key []byte, list []Address) error {
 	if len(list) == 0 {
 		return kv.Delete(key)
 	}
-	var w Writer
+	var w codec.Writer
 	w.U8(addrListFormat)
 	w.U32(uint32(len(list)))
 	for _, a := range list {
@@ -148,12 +150,12 @@ func errCorrupt(what string) error {
 
 // record reads a stored value whose first byte is its format; found is
 // false for a missing key. The caller reads the fields and calls Done.
-func record(kv KV, key []byte, format uint8, what string) (r *Reader, found bool, err error) {
+func record(kv KV, key []byte, format uint8, what string) (r *codec.Reader, found bool, err error) {
 	b, err := kv.Get(key)
 	if err != nil || b == nil {
 		return nil, false, err
 	}
-	r = NewReader(b)
+	r = codec.NewReader(b)
 	if f := r.U8(); r.Err() == nil && f != format {
 		return nil, false, errFormat(what, f, format)
 	}

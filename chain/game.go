@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/forkgate/forkgate/codec"
 )
 
 // Game is rock-paper-scissors with commit–reveal and a pot.
@@ -76,7 +78,7 @@ type GameOpenPayload struct {
 }
 
 func (p GameOpenPayload) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.U64(p.Stake)
 	w.Fixed(p.Commitment[:])
 	return w.Out()
@@ -91,7 +93,7 @@ type GameJoinPayload struct {
 }
 
 func (p GameJoinPayload) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.U64(p.ID)
 	w.U64(p.Stake)
 	w.Fixed(p.Commitment[:])
@@ -106,7 +108,7 @@ type GameRevealPayload struct {
 }
 
 func (p GameRevealPayload) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.U64(p.ID)
 	w.U8(p.Move)
 	w.Bytes(p.Salt)
@@ -117,7 +119,7 @@ func (p GameRevealPayload) Encode() []byte {
 type GameIDPayload struct{ ID uint64 }
 
 func (p GameIDPayload) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.U64(p.ID)
 	return w.Out()
 }
@@ -173,7 +175,7 @@ func GetGame(kv KV, id uint64) (GameInfo, bool, error) {
 }
 
 func putGame(kv KV, g GameInfo) error {
-	var w Writer
+	var w codec.Writer
 	w.U8(gameFormat)
 	w.U8(g.State)
 	w.Fixed(g.Players[0][:])
@@ -190,27 +192,27 @@ func putGame(kv KV, g GameInfo) error {
 }
 
 func decodeGameOpen(b []byte) (GameOpenPayload, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	p := GameOpenPayload{Stake: r.U64()}
 	r.Fixed(p.Commitment[:])
 	return p, r.Done("game.open")
 }
 
 func decodeGameJoin(b []byte) (GameJoinPayload, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	p := GameJoinPayload{ID: r.U64(), Stake: r.U64()}
 	r.Fixed(p.Commitment[:])
 	return p, r.Done("game.join")
 }
 
 func decodeGameReveal(b []byte) (GameRevealPayload, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	p := GameRevealPayload{ID: r.U64(), Move: r.U8(), Salt: r.Bytes()}
 	return p, r.Done("game.reveal")
 }
 
 func decodeGameID(b []byte, what string) (GameIDPayload, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	p := GameIDPayload{ID: r.U64()}
 	return p, r.Done(what)
 }
@@ -263,7 +265,7 @@ func checkStake(ctx *Context, action string, stake uint64) error {
 
 // revealTimeout is the reveal window in blocks; a misconfigured value below
 // 1 is treated as 1 so a game can always finish.
-func revealTimeout(ctx *Context) int64 { return max(1, ctx.Params.RevealTimeout.At(ctx.Height)) }
+func revealTimeout(ctx *Context) int64 { return max(1, ctx.Param(ctx.Params.RevealTimeout)) }
 
 func gameOpen(ctx *Context, p GameOpenPayload) error {
 	if err := checkStake(ctx, "open", p.Stake); err != nil {
@@ -276,7 +278,7 @@ func gameOpen(ctx *Context, p GameOpenPayload) error {
 	if err := Debit(ctx.KV, ctx.Sender, p.Stake); err != nil {
 		return err
 	}
-	var w Writer
+	var w codec.Writer
 	w.U8(gameFormat)
 	w.U64(id + 1)
 	if err := ctx.KV.Set(gameNextKey, w.Out()); err != nil {

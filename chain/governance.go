@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/forkgate/forkgate/codec"
+
 	"github.com/forkgate/forkgate/signal"
 )
 
@@ -47,7 +49,7 @@ type GovPropose struct {
 }
 
 func (p GovPropose) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.String(p.Param)
 	w.I64(p.Value)
 	return w.Out()
@@ -57,7 +59,7 @@ func (p GovPropose) Encode() []byte {
 type GovApprove struct{ ID uint64 }
 
 func (p GovApprove) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.U64(p.ID)
 	return w.Out()
 }
@@ -83,7 +85,7 @@ func TrackedProposals(kv KV) ([]GovProposal, error) {
 		return nil, err
 	}
 	n := r.U32()
-	if r.Err() == nil && uint64(n) > maxField/36 {
+	if r.Err() == nil && uint64(n) > codec.MaxField/36 {
 		return nil, errCorrupt(what)
 	}
 	out := make([]GovProposal, n)
@@ -99,7 +101,7 @@ func putTrackedProposals(kv KV, ps []GovProposal) error {
 	if len(ps) == 0 {
 		return kv.Delete(govPropsKey)
 	}
-	var w Writer
+	var w codec.Writer
 	w.U8(govFormat)
 	w.U32(uint32(len(ps)))
 	for _, p := range ps {
@@ -149,7 +151,7 @@ func ProposalApprovers(kv KV, id uint64) ([]Address, error) {
 		return nil, errCorrupt(setWhat)
 	}
 	n := r.U32()
-	if r.Err() == nil && (n > maxField/4 || int(n) != len(approvals)) {
+	if r.Err() == nil && (n > codec.MaxField/4 || int(n) != len(approvals)) {
 		return nil, errCorrupt(what)
 	}
 	var out []Address
@@ -207,14 +209,14 @@ func (Governance) Exec(ctx *Context, tx *Tx) error {
 	}
 	switch tx.Action {
 	case "propose":
-		r := NewReader(tx.Payload)
+		r := codec.NewReader(tx.Payload)
 		p := GovPropose{Param: r.String(), Value: r.I64()}
 		if err := r.Done("governance.propose"); err != nil {
 			return decodeErr(err)
 		}
 		return propose(ctx, p)
 	case "approve":
-		r := NewReader(tx.Payload)
+		r := codec.NewReader(tx.Payload)
 		p := GovApprove{ID: r.U64()}
 		if err := r.Done("governance.approve"); err != nil {
 			return decodeErr(err)
@@ -228,7 +230,7 @@ func (Governance) Exec(ctx *Context, tx *Tx) error {
 		return nil
 	case "settle":
 		if len(tx.Payload) != 0 {
-			return decodeErr(fmt.Errorf("decode governance.settle: %w (the payload is empty)", ErrTrailing))
+			return decodeErr(fmt.Errorf("decode governance.settle: %w (the payload is empty)", codec.ErrTrailing))
 		}
 		_, err := settleDeposits(ctx.KV)
 		return err
@@ -263,7 +265,7 @@ func propose(ctx *Context, p GovPropose) error {
 	}
 	var deposit uint64
 	if ctx.Active(ctx.Forks.GovDeposit) {
-		d := ctx.Params.Deposit.At(ctx.Height)
+		d := ctx.Param(ctx.Params.Deposit)
 		if d < 0 {
 			return fmt.Errorf("governance.deposit is %d at height %d: fix the config, a deposit cannot be negative", d, ctx.Height)
 		}
@@ -294,7 +296,7 @@ func govError(action string, err error) error {
 	if errors.Is(err, signal.ErrNotProducer) {
 		return Reject("governance.%s: %v; only producers of the current set may propose or approve", action, err)
 	}
-	for _, e := range []error{signal.ErrUnknownParam, signal.ErrVersionNotActive,
+	for _, e := range []error{signal.ErrUnknownParam, signal.ErrVersionNotActive, signal.ErrTooManyProposals,
 		signal.ErrUnknownProposal, signal.ErrAlreadyApproved} {
 		if errors.Is(err, e) {
 			return Reject("governance.%s: %v", action, err)

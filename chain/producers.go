@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+
+	"github.com/forkgate/forkgate/codec"
 )
 
 // Producers is the stake, vote and candidacy executor, and the chain's
@@ -41,7 +43,7 @@ func (Producers) Name() string { return "producers" }
 type ProducerAmount struct{ Amount uint64 }
 
 func (p ProducerAmount) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.U64(p.Amount)
 	return w.Out()
 }
@@ -53,7 +55,7 @@ type ProducerVote struct {
 }
 
 func (p ProducerVote) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.String(p.Candidate)
 	w.U64(p.Amount)
 	return w.Out()
@@ -127,7 +129,7 @@ func GetStake(kv KV, a Address) (Stake, error) {
 }
 
 func putCandidate(kv KV, a Address, c Candidate) error {
-	var w Writer
+	var w codec.Writer
 	w.U8(producersFormat)
 	w.U64(c.Bond)
 	w.I64(c.Registered)
@@ -138,7 +140,7 @@ func putVotes(kv KV, a Address, v uint64) error {
 	if v == 0 {
 		return kv.Delete(votesKey(a))
 	}
-	var w Writer
+	var w codec.Writer
 	w.U8(producersFormat)
 	w.U64(v)
 	return kv.Set(votesKey(a), w.Out())
@@ -148,7 +150,7 @@ func putStake(kv KV, a Address, s Stake) error {
 	if s == (Stake{}) {
 		return kv.Delete(stakeKey(a))
 	}
-	var w Writer
+	var w codec.Writer
 	w.U8(producersFormat)
 	w.U64(s.Staked)
 	w.Fixed(s.Target[:])
@@ -259,7 +261,7 @@ func (Producers) Elect(kv KV, slots int) ([]Address, error) {
 func (Producers) Exec(ctx *Context, tx *Tx) error {
 	switch tx.Action {
 	case "stake", "unstake":
-		r := NewReader(tx.Payload)
+		r := codec.NewReader(tx.Payload)
 		p := ProducerAmount{Amount: r.U64()}
 		if err := r.Done("producers." + tx.Action); err != nil {
 			return decodeErr(err)
@@ -272,7 +274,7 @@ func (Producers) Exec(ctx *Context, tx *Tx) error {
 		}
 		return unstake(ctx, p.Amount)
 	case "vote":
-		r := NewReader(tx.Payload)
+		r := codec.NewReader(tx.Payload)
 		p := ProducerVote{Candidate: r.String(), Amount: r.U64()}
 		if err := r.Done("producers.vote"); err != nil {
 			return decodeErr(err)
@@ -280,7 +282,7 @@ func (Producers) Exec(ctx *Context, tx *Tx) error {
 		return vote(ctx, p)
 	case "register", "unregister":
 		if len(tx.Payload) != 0 {
-			return decodeErr(fmt.Errorf("decode producers.%s: %w (the payload is empty)", tx.Action, ErrTrailing))
+			return decodeErr(fmt.Errorf("decode producers.%s: %w (the payload is empty)", tx.Action, codec.ErrTrailing))
 		}
 		if tx.Action == "register" {
 			return register(ctx)
@@ -362,7 +364,7 @@ func register(ctx *Context) error {
 	} else if ok {
 		return Reject("producers.register: %s is already a candidate", ctx.Sender)
 	}
-	bond := ctx.Params.MinBond.At(ctx.Height)
+	bond := ctx.Param(ctx.Params.MinBond)
 	if bond < 0 {
 		return fmt.Errorf("producers.minBond is %d at height %d: fix the config, a bond cannot be negative", bond, ctx.Height)
 	}

@@ -3,6 +3,8 @@ package chain
 import (
 	"crypto/ed25519"
 	"fmt"
+
+	"github.com/forkgate/forkgate/codec"
 )
 
 // The signal transaction is how a block carries its producer's software
@@ -20,7 +22,7 @@ type Signal struct {
 }
 
 func (s Signal) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.I64(s.Height)
 	w.U32(s.Version)
 	return w.Out()
@@ -52,7 +54,7 @@ func checkSignalTx(chainID string, raw []byte, height int64, proposer Address) (
 	if tx.Sender() != proposer {
 		return 0, fmt.Errorf("block %d: signal transaction signed by %s, but the proposer is %s", height, tx.Sender(), proposer)
 	}
-	r := NewReader(tx.Payload)
+	r := codec.NewReader(tx.Payload)
 	s := Signal{Height: r.I64(), Version: r.U32()}
 	if err := r.Done("signal"); err != nil {
 		return 0, fmt.Errorf("block %d: %v", height, err)

@@ -2,6 +2,8 @@ package chain
 
 import (
 	"fmt"
+
+	"github.com/forkgate/forkgate/codec"
 )
 
 // Token is the fungible-token executor: create, issue, transfer, burn.
@@ -32,7 +34,7 @@ type TokenCreate struct {
 }
 
 func (p TokenCreate) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.String(p.Symbol)
 	w.String(p.Name)
 	w.U64(p.MaxSupply)
@@ -40,7 +42,7 @@ func (p TokenCreate) Encode() []byte {
 }
 
 func decodeTokenCreate(b []byte) (TokenCreate, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	p := TokenCreate{Symbol: r.String(), Name: r.String(), MaxSupply: r.U64()}
 	return p, r.Done("token.create")
 }
@@ -53,7 +55,7 @@ type TokenIssue struct {
 }
 
 func (p TokenIssue) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.String(p.Symbol)
 	w.String(p.To)
 	w.U64(p.Amount)
@@ -61,7 +63,7 @@ func (p TokenIssue) Encode() []byte {
 }
 
 func decodeTokenIssue(b []byte) (TokenIssue, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	p := TokenIssue{Symbol: r.String(), To: r.String(), Amount: r.U64()}
 	return p, r.Done("token.issue")
 }
@@ -74,7 +76,7 @@ type TokenTransfer struct {
 }
 
 func (p TokenTransfer) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.String(p.Symbol)
 	w.String(p.To)
 	w.U64(p.Amount)
@@ -82,7 +84,7 @@ func (p TokenTransfer) Encode() []byte {
 }
 
 func decodeTokenTransfer(b []byte) (TokenTransfer, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	p := TokenTransfer{Symbol: r.String(), To: r.String(), Amount: r.U64()}
 	return p, r.Done("token.transfer")
 }
@@ -95,14 +97,14 @@ type TokenBurn struct {
 }
 
 func (p TokenBurn) Encode() []byte {
-	var w Writer
+	var w codec.Writer
 	w.String(p.Symbol)
 	w.U64(p.Amount)
 	return w.Out()
 }
 
 func decodeTokenBurn(b []byte) (TokenBurn, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	p := TokenBurn{Symbol: r.String(), Amount: r.U64()}
 	return p, r.Done("token.burn")
 }
@@ -142,7 +144,7 @@ func GetToken(kv KV, sym string) (TokenInfo, bool, error) {
 }
 
 func putToken(kv KV, t TokenInfo) error {
-	var w Writer
+	var w codec.Writer
 	w.U8(tokenFormat)
 	w.String(t.Name)
 	w.Fixed(t.Owner[:])
@@ -167,7 +169,7 @@ func putTokenBalance(kv KV, sym string, a Address, v uint64) error {
 	if v == 0 {
 		return kv.Delete(tokenBalKey(sym, a))
 	}
-	var w Writer
+	var w codec.Writer
 	w.U8(tokenFormat)
 	w.U64(v)
 	return kv.Set(tokenBalKey(sym, a), w.Out())

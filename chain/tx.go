@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+
+	"github.com/forkgate/forkgate/codec"
 )
 
 // TxFormat versions the transaction encoding; it is the first byte signed.
@@ -24,7 +26,7 @@ type Tx struct {
 
 // SignBytes is what the sender signs: everything but the signature.
 func (tx *Tx) SignBytes() []byte {
-	var w Writer
+	var w codec.Writer
 	w.U8(TxFormat)
 	w.String(tx.ChainID)
 	w.String(tx.Exec)
@@ -38,7 +40,8 @@ func (tx *Tx) SignBytes() []byte {
 
 // Encode is the transaction's wire and storage form.
 func (tx *Tx) Encode() []byte {
-	w := Writer{b: tx.SignBytes()}
+	var w codec.Writer
+	w.Reset(tx.SignBytes())
 	w.Bytes(tx.Sig)
 	return w.Out()
 }
@@ -58,7 +61,7 @@ func (tx *Tx) Sign(key ed25519.PrivateKey) {
 // DecodeTx reads an encoded transaction and checks its shape (not its
 // signature: see Verify).
 func DecodeTx(b []byte) (*Tx, error) {
-	r := NewReader(b)
+	r := codec.NewReader(b)
 	if f := r.U8(); r.Err() == nil && f != TxFormat {
 		return nil, fmt.Errorf("decode tx: format %d, this build reads %d", f, TxFormat)
 	}

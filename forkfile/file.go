@@ -298,10 +298,17 @@ func (f *File) forkByName(name string) string {
 }
 
 func paramValue(v Value) schedule.Value {
-	if v.Kind == unstable.Integer {
+	switch v.Kind {
+	case unstable.Integer:
 		if n, err := parseInt(v.Data); err == nil {
 			return schedule.IntValue(n)
 		}
+	case unstable.String:
+		return schedule.Value{Type: schedule.TypeString, Text: v.Raw}
+	case unstable.Bool:
+		return schedule.Value{Type: schedule.TypeBool, Text: v.Raw}
+	case unstable.Array:
+		return schedule.Value{Type: schedule.TypeList, Text: v.Raw}
 	}
 	return schedule.Value{Text: v.Raw}
 }

@@ -88,7 +88,7 @@ func TestLintRules(t *testing.T) {
 }
 
 func TestShippedExamplesAreClean(t *testing.T) {
-	reg, err := LoadRegistry("../examples/registry/forkgate.toml")
+	reg, err := LoadRegistry("../examples/registry/sample-chain.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log"
+	"syscall"
+
+	"github.com/forkgate/forkgate/storage"
+
+	"github.com/forkgate/forkgate/codec"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/forkgate/forkgate/chain"
@@ -27,7 +31,7 @@ type Block struct {
 
 // Encode is the block's canonical encoding.
 func (b *Block) Encode() []byte {
-	var w chain.Writer
+	var w codec.Writer
 	w.U8(BlockFormat)
 	w.I64(b.Height)
 	w.I64(b.Time)
@@ -45,7 +49,7 @@ const maxBlockTxs = 1 << 20
 
 // DecodeBlock reads a canonical block encoding.
 func DecodeBlock(raw []byte) (*Block, error) {
-	r := chain.NewReader(raw)
+	r := codec.NewReader(raw)
 	if f := r.U8(); r.Err() == nil && f != BlockFormat {
 		return nil, fmt.Errorf("block format %d, this build reads %d: use a newer forkgate", f, BlockFormat)
 	}
@@ -96,23 +100,22 @@ type BlockStore struct {
 // at start then refuses or re-executes as usual.
 func (s *BlockStore) Unsynced() { s.sync = pebble.NoSync }
 
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)              {}
-func (quietLogger) Fatalf(format string, args ...any) { log.Fatalf(format, args...) }
-
 // OpenBlockStore opens (creating unless readOnly) the block store in dir and
 // binds it to a genesis: a store written for another chain is refused.
 func OpenBlockStore(dir string, genesis [32]byte, chainID string, readOnly bool) (*BlockStore, error) {
 	db, err := pebble.Open(dir, &pebble.Options{
 		FormatMajorVersion: pebble.FormatVirtualSSTables, // pinned, as in package state
 		ReadOnly:           readOnly,
-		Logger:             quietLogger{},
+		Logger:             storage.Logger(dir),
+		EventListener:      &pebble.EventListener{BackgroundError: storage.BackgroundError(dir)},
 	})
 	if errors.Is(err, pebble.ErrDBDoesNotExist) {
 		return nil, fmt.Errorf("block store %s does not exist: the node has not run yet", dir)
 	}
 	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("block store: open %w", storage.Explain(dir, err))
+		}
 		return nil, fmt.Errorf("block store: open %s: %w (is another forkgate process using this home?)", dir, err)
 	}
 	s := &BlockStore{dir: dir, db: db}
@@ -188,7 +191,7 @@ func (s *BlockStore) Put(b *Block) error {
 	batch.Set(blockKey(b.Height), b.Encode(), nil)
 	batch.Set(bsKeyHeight, binary.BigEndian.AppendUint64(nil, uint64(b.Height)), nil)
 	if err := batch.Commit(s.syncOpts()); err != nil {
-		return fmt.Errorf("block store: write block %d to %s: %w", b.Height, s.dir, err)
+		return fmt.Errorf("block store: write block %d: %w", b.Height, storage.Explain(s.dir, err))
 	}
 	s.height = b.Height
 	return nil

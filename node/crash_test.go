@@ -134,6 +134,6 @@ func TestKillNine(t *testing.T) {
 	}
 	sameHashes(t, "kill -9", want, hashes(t, n, until))
 	if kills == 0 {
-		t.Log("no kill landed before the child finished (a fast machine): the run proves nothing this time")
+		t.Skip("no kill landed before the child finished (a fast machine): the run proves nothing this time")
 	}
 }

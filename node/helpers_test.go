@@ -3,13 +3,14 @@ package node
 import (
 	"bytes"
 	"encoding/hex"
-	"github.com/forkgate/forkgate/chain"
-	"github.com/forkgate/forkgate/schedule"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/schedule"
 )
 
 // testOptions are the node options tests run with: the chain as built, on

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/forkgate/forkgate/atomicfile"
+
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/forkfile"
 )
@@ -28,6 +30,9 @@ func (h Home) Keys() string    { return filepath.Join(string(h), "keys") }
 func (h Home) Data() string    { return filepath.Join(string(h), "data") }
 func (h Home) State() string   { return filepath.Join(string(h), "data", "state") }
 func (h Home) Blocks() string  { return filepath.Join(string(h), "data", "blocks") }
+
+// stateAside is where a rewind moves the state store before replacing it.
+func (h Home) stateAside() string { return filepath.Join(string(h), "data", "state.rewound") }
 
 // addrFile holds the status API address of the running node, so that
 // `node status` can ask it while the data directory is locked.
@@ -169,10 +174,10 @@ func Init(home string, o InitOptions) error {
 			return fmt.Errorf("init: %v", err)
 		}
 	}
-	if err := writeFileAtomic(h.Genesis(), append(gb, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(h.Genesis(), append(gb, '\n'), 0o644); err != nil {
 		return fmt.Errorf("init: %v", err)
 	}
-	if err := writeFileAtomic(h.Config(), cfg, 0o644); err != nil {
+	if err := atomicfile.Write(h.Config(), cfg, 0o644); err != nil {
 		return fmt.Errorf("init: %v", err)
 	}
 	if err := os.MkdirAll(h.Data(), 0o700); err != nil {
@@ -208,36 +213,6 @@ func setNodeKeys(cfg []byte, kv map[string]string) ([]byte, error) {
 		}
 	}
 	return []byte(strings.Join(lines, "")), nil
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so a crash
-// leaves the old file or the new one.
-func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, perm)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable.
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // loaded is everything a node reads from its home before opening the data.

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/forkgate/forkgate/atomicfile"
+
 	"github.com/forkgate/forkgate/chain"
 )
 
@@ -58,7 +60,7 @@ func writeKey(dir string, k *Key) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, k.Name+".json"), append(b, '\n'), 0o600)
+	return atomicfile.Write(filepath.Join(dir, k.Name+".json"), append(b, '\n'), 0o600)
 }
 
 // LoadKeys reads every key of HOME/keys, sorted by name.

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/forkgate/forkgate/atomicfile"
+
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/schedule"
@@ -172,6 +174,11 @@ func Open(home string, opts Options) (*Node, error) {
 		n.Close()
 		return nil, err
 	}
+	crashPoint("open: recovered")
+	if err := n.removeStateAside(); err != nil {
+		n.Close()
+		return nil, err
+	}
 	if n.src, err = n.txSource(); err != nil {
 		n.Close()
 		return nil, err
@@ -240,13 +247,6 @@ func (n *Node) openApp() error {
 		return err
 	}
 	n.state = st
-	// The schedule keeps version activations it learnt from a previous
-	// App; a rebuilt App must start from the config again.
-	cfg, err := LoadConfig(n.l.cfg.Path)
-	if err != nil {
-		return err
-	}
-	n.l.cfg.Schedule = cfg.Schedule
 	n.app, err = n.newApp()
 	return err
 }
@@ -338,7 +338,7 @@ func (n *Node) reconcile(policy schedule.Policy) error {
 
 // head describes the stored chain for schedule.CheckCompatible.
 func (n *Node) head(h int64) (schedule.Head, error) {
-	head := schedule.Head{Height: h, Time: n.l.genesis.Time}
+	head := schedule.Head{Height: h, Time: n.l.genesis.Time, ParentHeight: -1, Locator: n.locator()}
 	if h > 0 && h <= n.blocks.Height() {
 		b, err := n.blocks.Get(h)
 		if err != nil {
@@ -346,54 +346,69 @@ func (n *Node) head(h int64) (schedule.Head, error) {
 		}
 		head.Time = b.Time
 	}
-	top := min(h, n.blocks.Height())
-	head.HeightAtTime = func(t int64) (int64, bool) {
-		lo, hi := int64(1), top+1 // first height in [1, top] with time >= t
-		for lo < hi {
-			m := (lo + hi) / 2
-			b, err := n.blocks.Get(m)
-			if err != nil {
-				return 0, false
-			}
-			if b.Time >= t {
-				hi = m
-			} else {
-				lo = m + 1
-			}
-		}
-		return lo, lo <= top
-	}
-	sig := n.app.Signal()
-	head.VersionHeight = func(v uint32) (int64, bool) { return sig.ActivationHeight(v) }
-	// A parallel chain's block h is anchored at parent height ParentStart+h,
-	// so parent-height forks map to heights of this chain exactly.
-	head.ParentHeight = -1
 	if g := n.l.genesis; g.ParentStart > 0 {
 		head.ParentHeight = g.Point(h, 0).ParentHeight
-		head.HeightAtParent = func(p int64) (int64, bool) {
-			at, _ := g.HeightAtParent(p)
-			return at, at <= top
-		}
 	}
 	return head, nil
 }
 
-// rewind cuts the chain back to height h: a new state store replays blocks
-// 1..h from the block store, and the blocks above h are dropped.
+// rewind cuts the chain back to height h: the state store is renamed
+// aside, the blocks above h are dropped, and a new state store replays
+// blocks 1..h (in recover) before the old one is deleted.
+//
+// Every step is safe to interrupt (kill -9), because the block store is the
+// source of truth and the schedule snapshot is updated only after the
+// reconcile that decided the rewind:
+//   - before the rename, the old state is intact and the next start
+//     decides the same rewind again;
+//   - after the rename, the state is simply missing: the next start opens an
+//     empty one, the stored (old) snapshot still conflicts with the config,
+//     and the rewind is decided again from the block store's height;
+//   - after the truncation, the next start replays 1..h into the empty state
+//     (the conflict now lies above the head, so no rewind is needed);
+//   - a state left aside by any interrupted rewind is deleted at start.
+//
+// Unlike a recursive delete in place, no step leaves a half-deleted store
+// that Pebble cannot open.
 func (n *Node) rewind(h int64) error {
 	fmt.Fprintf(n.log, "rewinding to height %d (policy \"rewind\"): replaying blocks 1..%d into a new state store\n", h, h)
 	if err := n.state.Close(); err != nil {
 		return err
 	}
 	n.state = nil
-	if err := os.RemoveAll(n.l.home.State()); err != nil {
-		return fmt.Errorf("rewind: remove %s: %v", n.l.home.State(), err)
+	crashPoint("rewind: state closed")
+	aside := n.l.home.stateAside()
+	if err := os.RemoveAll(aside); err != nil {
+		return fmt.Errorf("rewind: remove %s (left by an earlier rewind): %v", aside, err)
 	}
+	if err := atomicfile.Rename(n.l.home.State(), aside); err != nil {
+		return fmt.Errorf("rewind: move %s aside: %v", n.l.home.State(), err)
+	}
+	crashPoint("rewind: state moved aside")
 	if err := n.blocks.Truncate(h); err != nil {
 		return err
 	}
+	crashPoint("rewind: blocks truncated")
 	return n.openApp()
 }
+
+// removeStateAside deletes a state store an interrupted rewind left aside;
+// the block store holds everything it held.
+func (n *Node) removeStateAside() error {
+	aside := n.l.home.stateAside()
+	if _, err := os.Stat(aside); err != nil {
+		return nil
+	}
+	fmt.Fprintf(n.log, "recovery: removing %s, left by an interrupted rewind\n", aside)
+	if err := os.RemoveAll(aside); err != nil {
+		return fmt.Errorf("remove %s (left by an interrupted rewind): %v; remove it by hand", aside, err)
+	}
+	return nil
+}
+
+// crashPoint marks a step of a destructive operation; crash tests kill the
+// process there. It does nothing in a normal run.
+var crashPoint = func(step string) {}
 
 // recover brings the state level with the block store. Blocks are stored
 // (synced) before the state commits them, so after a crash the block store

@@ -2,96 +2,33 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/forkgate/forkgate/nodestatus"
+
+	"github.com/forkgate/forkgate/atomicfile"
+
 	"github.com/forkgate/forkgate/buildinfo"
 	"github.com/forkgate/forkgate/forkfile"
 	"github.com/forkgate/forkgate/forkid"
 	"github.com/forkgate/forkgate/schedule"
-	"github.com/forkgate/forkgate/signal"
 )
 
-// StatusFormat versions the status JSON; fields are only ever added.
-const StatusFormat = 1
-
-// Status is what the status API serves and `node status` prints.
-type Status struct {
-	Format          int            `json:"format"`
-	ChainID         string         `json:"chain_id"`
-	Title           string         `json:"title"`
-	GenesisHash     string         `json:"genesis_hash"`
-	Height          int64          `json:"height"`
-	Time            int64          `json:"time"`
-	StateHash       string         `json:"state_hash"`
-	AppVersion      string         `json:"app_version"`
-	ProtocolVersion uint32         `json:"protocol_version"`
-	Implemented     uint32         `json:"implemented"`
-	ForkID          forkid.ID      `json:"fork_id"`
-	Forks           ForksStatus    `json:"forks"`
-	Versions        []VersionInfo  `json:"versions"`
-	Signal          signal.Status  `json:"signal"`
-	Producers       []ProducerInfo `json:"producers"`
-	Running         bool           `json:"running"`
-	Halt            string         `json:"halt,omitempty"`
-	Source          string         `json:"source"` // "node" (live) or "data" (read from the data directory)
-	BlockStore      int64          `json:"block_store_height"`
-}
-
-// ForksStatus summarises the schedule at the head.
-type ForksStatus struct {
-	Current *ForkPoint `json:"current"` // the last activation point passed (null: none)
-	Next    *ForkPoint `json:"next"`    // the next known one (null: none known)
-	Last    *ForkPoint `json:"last"`    // the last scheduled one with a known height
-	All     []ForkInfo `json:"all"`
-}
-
-// ForkPoint is a height at which one or more forks activate.
-type ForkPoint struct {
-	Height int64    `json:"height"`
-	Forks  []string `json:"forks"`
-}
-
-// ForkInfo is one fork of the schedule.
-type ForkInfo struct {
-	Key        string `json:"key"`
-	Kind       string `json:"kind"`       // never, height, time, version
-	Activation string `json:"activation"` // as written in a config
-	// Height is the height from which the fork is active: its own height, the
-	// first block at or after its time, or the activation height of its
-	// version; -1 while unknown (a version not yet active, never, a parent
-	// height).
-	Height int64 `json:"height"`
-	Active bool  `json:"active"`
-}
-
-// VersionInfo is one declared protocol version.
-type VersionInfo struct {
-	Version          uint32   `json:"version"`
-	State            string   `json:"state"`
-	ActivationHeight int64    `json:"activation_height"` // -1 until active
-	Release          string   `json:"release,omitempty"`
-	Forks            []string `json:"forks"` // forks configured { version = V }
-}
-
-// ProducerInfo is one slot of the current producer set.
-type ProducerInfo struct {
-	Slot        int    `json:"slot"`
-	Name        string `json:"name,omitempty"`
-	Address     string `json:"address"`
-	LastVersion uint32 `json:"last_version"` // last signalled, from the signal state
-	// Signalling is what this node signals for the producer (absent when it
-	// holds no key for it).
-	Signalling *Signalling `json:"signalling,omitempty"`
-	NextSlot   int64       `json:"next_block"` // height of its next block in round-robin order
-}
+// The status model lives in package nodestatus; these aliases keep node's
+// API (node.Status ...) for callers that already run a node.
+type (
+	Status       = nodestatus.Status
+	ForksStatus  = nodestatus.ForksStatus
+	ForkPoint    = nodestatus.ForkPoint
+	ForkInfo     = nodestatus.ForkInfo
+	VersionInfo  = nodestatus.VersionInfo
+	ProducerInfo = nodestatus.ProducerInfo
+)
 
 // Status reports the node at its committed height.
 func (n *Node) Status() (*Status, error) {
@@ -102,7 +39,7 @@ func (n *Node) Status() (*Status, error) {
 	}
 	app, g := n.app, n.l.genesis
 	h := app.Height()
-	st := &Status{Format: StatusFormat, ChainID: g.ChainID, Title: n.l.cfg.File.Title, GenesisHash: hexs(n.l.gHash[:]),
+	st := &Status{Format: nodestatus.StatusFormat, ChainID: g.ChainID, Title: n.l.cfg.File.Title, GenesisHash: hexs(n.l.gHash[:]),
 		Height: h, Time: g.Time, StateHash: hexs(n.state.Root()), AppVersion: buildinfo.Version,
 		Implemented: n.opts.Implemented, Running: n.running, Source: "data"}
 	if n.running {
@@ -127,28 +64,18 @@ func (n *Node) Status() (*Status, error) {
 	st.ProtocolVersion = 1
 	versionForks := map[uint32][]string{}
 	var points []ForkInfo
+	loc := n.locator()
+	rules := sched.Rules(n.l.genesis.Point(h, st.Time), sig)
 	for _, e := range sched.Entries() {
 		fi := ForkInfo{Key: e.Fork.Key(), Kind: e.Activation.Kind.String(), Height: -1,
 			Activation: forkfile.FormatActivation(e.Activation, e.Fork.Domain)}
-		a := e.Activation
-		switch a.Kind {
-		case schedule.KindHeight:
-			fi.Height = a.Height
-			if e.Fork.Domain == schedule.DomainParent {
-				fi.Height = -1
-				if at, ok := n.l.genesis.HeightAtParent(a.Height); ok {
-					fi.Height = at
-				}
-			}
-		case schedule.KindTime:
-			fi.Height = n.heightAtTime(a.Time)
-		case schedule.KindVersion:
-			versionForks[a.Version] = append(versionForks[a.Version], fi.Key)
-			if vh, ok := sig.ActivationHeight(a.Version); ok {
-				fi.Height = vh
-			}
+		if at, ok := loc.ActivationHeight(e.Activation, e.Fork.Domain); ok {
+			fi.Height = at
 		}
-		fi.Active = sched.IsActive(fi.Key, n.l.genesis.Point(h, st.Time))
+		if e.Activation.Kind == schedule.KindVersion {
+			versionForks[e.Activation.Version] = append(versionForks[e.Activation.Version], fi.Key)
+		}
+		fi.Active = rules.Active(sched.Fork(e.Fork.Scope, e.Fork.Name))
 		st.Forks.All = append(st.Forks.All, fi)
 		if fi.Height >= 0 {
 			points = append(points, fi)
@@ -210,7 +137,7 @@ func (n *Node) Status() (*Status, error) {
 		pi := ProducerInfo{Slot: i, Name: n.l.names[a], Address: a.String(), LastVersion: last[a.String()]}
 		if k, ok := n.l.producers[a]; ok {
 			s := n.l.cfg.Node.SignallingFor(k.Name)
-			pi.Signalling = &s
+			pi.Signalling = &nodestatus.Signalling{Version: s.Version, UpgradeHeight: s.UpgradeHeight, UpgradeVersion: s.UpgradeVersion}
 		}
 		// Next block of slot i after h: the smallest b > h with (b-1) mod n == i.
 		next := h + 1 + int64((i-int(h%int64(len(set)))+len(set))%len(set))
@@ -223,74 +150,35 @@ func (n *Node) Status() (*Status, error) {
 	return st, nil
 }
 
-// heightAtTime is the first height whose block time is at or after t.
-func (n *Node) heightAtTime(t int64) int64 {
-	g, iv := n.l.genesis.Time, n.l.cfg.Node.BlockInterval
-	if t <= g {
-		return 0
-	}
-	return (t - g + iv - 1) / iv
-}
-
-// HTTPServer serves the status API.
+// HTTPServer is the status API of a node: nodestatus's server, plus the
+// address file that lets `node status` find it.
 type HTTPServer struct {
-	srv  *http.Server
-	ln   net.Listener
-	addr string
+	*nodestatus.Server
 	file string
-	done chan struct{}
 }
 
-// Addr is the address the server listens on (host:port).
-func (s *HTTPServer) Addr() string { return s.addr }
-
-// ServeHTTP starts the status API on addr (e.g. 127.0.0.1:0). GET /status
-// returns the Status JSON. The bound address is written to
-// HOME/data/http.addr so that `node status` can ask the running node.
+// ServeHTTP starts the status API on addr (e.g. 127.0.0.1:0). The bound
+// address is written to HOME/data/http.addr so that `node status` can ask
+// the running node while its data directory is locked.
 func (n *Node) ServeHTTP(addr string) (*HTTPServer, error) {
-	ln, err := net.Listen("tcp", addr)
+	srv, err := nodestatus.Serve(addr, n.Status, func(msg string) { fmt.Fprintln(n.log, "warning:", msg) })
 	if err != nil {
-		return nil, fmt.Errorf("status API: listen on %s: %v", addr, err)
+		return nil, err
 	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
-		fmt.Fprintf(n.log, "warning: the status API listens on %s, not a loopback address: anyone who can reach it can read the node's status\n", ln.Addr())
-	}
-	mux := http.NewServeMux()
-	handler := func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			http.Error(w, "use GET", http.StatusMethodNotAllowed)
-			return
-		}
-		st, err := n.Status()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(st)
-	}
-	mux.HandleFunc("/status", handler)
-	mux.HandleFunc("/{$}", handler)
-	s := &HTTPServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, addr: ln.Addr().String(), done: make(chan struct{})}
+	s := &HTTPServer{Server: srv}
 	if !n.readOnly {
 		s.file = n.l.home.addrFile()
-		writeFileAtomic(s.file, []byte(s.addr+"\n"), 0o600)
+		if err := atomicfile.Write(s.file, []byte(srv.Addr()+"\n"), 0o600); err != nil {
+			fmt.Fprintf(n.log, "warning: %v: `node status` will read the data directory instead of asking the node\n", err)
+			s.file = ""
+		}
 	}
-	go func() {
-		defer close(s.done)
-		s.srv.Serve(ln)
-	}()
 	return s, nil
 }
 
-// Close stops the server.
+// Close stops the server and removes the address file.
 func (s *HTTPServer) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	<-s.done
+	err := s.Server.Close()
 	if s.file != "" {
 		os.Remove(s.file)
 	}
@@ -299,11 +187,10 @@ func (s *HTTPServer) Close() error {
 
 // ReadStatus reports a home's status: from its running node's status API
 // when one answers (the data directory is locked while it runs), otherwise
-// from the data directory.
+// from the data directory, after the same consistency checks `run` makes.
 func ReadStatus(home string, opts Options) (*Status, error) {
 	if b, err := os.ReadFile(Home(home).addrFile()); err == nil {
-		addr := strings.TrimSpace(string(b))
-		if st, err := fetchStatus(addr); err == nil {
+		if st, err := nodestatus.Fetch(context.Background(), strings.TrimSpace(string(b)), 3*time.Second); err == nil {
 			return st, nil
 		}
 	}
@@ -313,21 +200,4 @@ func ReadStatus(home string, opts Options) (*Status, error) {
 	}
 	defer n.Close()
 	return n.Status()
-}
-
-func fetchStatus(addr string) (*Status, error) {
-	c := &http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get("http://" + addr + "/status")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status API %s: %s", addr, resp.Status)
-	}
-	var st Status
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return nil, err
-	}
-	return &st, nil
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/forkgate/forkgate/nodestatus"
 )
 
 // upgradeAll makes every producer of a 4-producer home signal version 2
@@ -59,7 +61,7 @@ func TestStatusAPI(t *testing.T) {
 			t.Errorf("status JSON lacks %q", k)
 		}
 	}
-	if st.Height != 30 || st.StateHash != hashes(t, n, 30)[29] || st.AppVersion == "" || st.Format != StatusFormat {
+	if st.Height != 30 || st.StateHash != hashes(t, n, 30)[29] || st.AppVersion == "" || st.Format != nodestatus.StatusFormat {
 		t.Fatalf("status: height %d hash %s", st.Height, st.StateHash)
 	}
 	if st.ForkID.Next != 35 {

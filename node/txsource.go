@@ -46,8 +46,10 @@ var (
 	}
 )
 
-// RegisterSource adds a transaction source that [node] workload can name
-// (the mixed workload of package workload registers itself here).
+// RegisterSource adds a transaction source that [node] workload can name.
+// The built-in ones are "none", "coins" (below) and "mixed" (package
+// workload's generator, which node depends on explicitly: it is the default
+// workload of every home); tests and tools register their own.
 func RegisterSource(name string, f SourceFactory) {
 	sourcesMu.Lock()
 	defer sourcesMu.Unlock()
@@ -89,8 +91,9 @@ func (n *Node) txSource() (TxSource, error) {
 }
 
 // newMixedSource is package workload's generator, which keeps every
-// executor busy; it is the default workload of node init. Its seed is taken
-// from the genesis hash.
+// executor busy; it is the default workload of node init, and the reason
+// node imports workload (a source must live where the node can build it
+// from a config name). Its seed is taken from the genesis hash.
 //
 // The generator is restart-safe: its transactions for a height are a pure
 // function of the seed, the chain ID, the keys, the height and the committed
@@ -131,11 +134,11 @@ func maxParam(s *schedule.Schedule, name string, def int64) int64 {
 		if ph.Name != name {
 			continue
 		}
-		if ph.Base != nil && ph.Base.IsInt {
+		if ph.Base != nil && ph.Base.IsInt() {
 			out = max(out, ph.Base.Int)
 		}
 		for _, o := range ph.Overrides {
-			if o.Value.IsInt {
+			if o.Value.IsInt() {
 				out = max(out, o.Value.Int)
 			}
 		}

@@ -130,7 +130,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Activation = h
 	}
 	for _, f := range st.Forks.All {
-		if f.Key == "game.ForkGamePayoutV2" && f.Active {
+		if f.Key == chain.ForkGamePayoutV2.Key() && f.Active {
 			res.ForkHeight = f.Height
 		}
 	}

@@ -74,10 +74,18 @@ func (s *Schedule) checkVersions() Findings {
 		declared[v.Number] = true
 	}
 	for _, r := range s.forks {
-		if r.activation.Kind == KindVersion && !declared[r.activation.Version] {
-			fs = append(fs, Finding{Severity: SevError, Rule: RuleUnknownVersion, Origin: r.origin, Fork: r.fork.Key(),
-				Message: fmt.Sprintf("fork %s activates on version %d, which no [[signal.version]] declares; declare it with its time and rate", r.fork.Key(), r.activation.Version)})
+		if r.activation.Kind != KindVersion || declared[r.activation.Version] {
+			continue
 		}
+		if r.origin == originDefault {
+			// The config never mentioned the fork: it simply stays off until
+			// a config declares the version.
+			fs = append(fs, Finding{Severity: SevWarning, Rule: RuleUnknownVersion, Fork: r.fork.Key(),
+				Message: fmt.Sprintf("fork %s defaults to version %d, which no [[signal.version]] declares: it stays off until the version is declared", r.fork.Key(), r.activation.Version)})
+			continue
+		}
+		fs = append(fs, Finding{Severity: SevError, Rule: RuleUnknownVersion, Origin: r.origin, Fork: r.fork.Key(),
+			Message: fmt.Sprintf("fork %s activates on version %d, which no [[signal.version]] declares; declare it with its time and rate", r.fork.Key(), r.activation.Version)})
 	}
 	return fs
 }

@@ -111,6 +111,13 @@ func DecodeSnapshot(b []byte) (Snapshot, error) {
 	return sn, nil
 }
 
+func (f SnapshotFork) domain() Domain {
+	if f.Domain == DomainParent.String() {
+		return DomainParent
+	}
+	return DomainOwn
+}
+
 func (f SnapshotFork) activation() Activation {
 	switch f.Kind {
 	case "height":
@@ -123,16 +130,14 @@ func (f SnapshotFork) activation() Activation {
 	return Never()
 }
 
-// Head is where the stored chain is. The callbacks map time, version and
-// parent-height activations to heights of this chain; a nil callback means
-// the mapping is unknown and the check falls back to a full resync.
+// Head is where the stored chain is. Its Locator maps time, version and
+// parent-height activations to heights of this chain; where a mapping is
+// unknown the check falls back to a full resync.
 type Head struct {
-	Height         int64
-	Time           int64
-	ParentHeight   int64
-	HeightAtTime   func(t int64) (int64, bool)      // first height whose time >= t
-	HeightAtParent func(parent int64) (int64, bool) // first height whose parent height >= parent
-	VersionHeight  func(v uint32) (int64, bool)     // height where version v activated
+	Height       int64
+	Time         int64
+	ParentHeight int64
+	Locator
 }
 
 // Conflict is one change that rewrites history.
@@ -225,42 +230,35 @@ func CheckCompatible(stored, next Snapshot, head Head) *CompatError {
 }
 
 // passedAt reports whether a fork's activation is at or below the head, and
-// the height of this chain at which it took effect (-1+1 = 0 when unknown, so
-// that the rewind target becomes a full resync).
+// the height of this chain at which it took effect (0 when that height is
+// unknown, so that the rewind target becomes a full resync).
 func passedAt(f SnapshotFork, head Head) (int64, bool) {
-	a := f.activation()
+	a, d := f.activation(), f.domain()
 	switch a.Kind {
+	case KindNever:
+		return 0, false
 	case KindHeight:
-		if f.Domain == DomainParent.String() {
-			if a.Height > head.ParentHeight {
-				return 0, false
-			}
-			return mapped(head.HeightAtParent, a.Height)
+		if d == DomainOwn {
+			return a.Height, a.Height <= head.Height
 		}
-		return a.Height, a.Height <= head.Height
+		if a.Height > head.ParentHeight {
+			return 0, false
+		}
 	case KindTime:
 		if a.Time > head.Time {
 			return 0, false
 		}
-		return mapped(head.HeightAtTime, a.Time)
 	case KindVersion:
 		if head.VersionHeight == nil {
 			return 0, true // unknown: only a resync is safe
 		}
-		h, ok := head.VersionHeight(a.Version)
+		h, ok := head.ActivationHeight(a, d)
 		return h, ok && h <= head.Height
 	}
-	return 0, false
-}
-
-func mapped(fn func(int64) (int64, bool), x int64) (int64, bool) {
-	if fn == nil {
-		return 0, true
-	}
-	if h, ok := fn(x); ok {
+	if h, ok := head.ActivationHeight(a, d); ok {
 		return h, true
 	}
-	return 0, true
+	return 0, true // passed, but where is unknown: only a resync is safe
 }
 
 // paramConflicts finds parameter values that changed while in force.
@@ -404,7 +402,7 @@ func versionConflicts(stored, next Snapshot, head Head) []Conflict {
 			continue // neither declaration has started yet
 		}
 		rewind := int64(-1) // the first block at that time is unknown: resync
-		if h, _ := mapped(head.HeightAtTime, start); h > 0 {
+		if h, ok := head.ActivationHeight(AtTime(start), DomainOwn); ok && h > 0 {
 			rewind = h - 1
 		}
 		cs = append(cs, Conflict{What: fmt.Sprintf("version %d", n), OldValue: describeVersion(a, inOld),

@@ -32,10 +32,10 @@ func TestCheckCompatible(t *testing.T) {
 		}
 		return out
 	}
-	head := Head{Height: 500, Time: 60_000,
+	head := Head{Height: 500, Time: 60_000, Locator: Locator{
 		HeightAtTime:  func(t int64) (int64, bool) { return t / 100, true },
 		VersionHeight: func(v uint32) (int64, bool) { return 300, v == 2 },
-	}
+	}}
 	tests := []struct {
 		name     string
 		next     []Setting
@@ -170,7 +170,7 @@ func TestVersionDeclarationCompatibility(t *testing.T) {
 		return s.Snapshot()
 	}
 	v2 := VersionParams{Number: 2, Time: 1000, Rate: 80}
-	head := Head{Height: 50, Time: 2000, HeightAtTime: func(ts int64) (int64, bool) { return ts / 100, true }}
+	head := Head{Height: 50, Time: 2000, Locator: Locator{HeightAtTime: func(ts int64) (int64, bool) { return ts / 100, true }}}
 	tests := []struct {
 		name   string
 		next   []VersionParams

@@ -70,4 +70,5 @@ const (
 	RuleParaTitle       = "para-title"
 	RuleVersionDecl     = "version-decl"
 	RuleUnknownParamFor = "param-fork"
+	RuleUnknownParam    = "unknown-param"
 )

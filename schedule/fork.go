@@ -148,13 +148,6 @@ type Fork struct {
 // Key is the fork's unique "scope.Name" identifier.
 func (f Fork) Key() string { return f.Scope + "." + f.Name }
 
-// VersionOracle is what a version-signal controller tells the schedule: the
-// height from which a protocol version is active. The controller lives in
-// package signal; the schedule only needs this answer.
-type VersionOracle interface {
-	ActivationHeight(version uint32) (height int64, ok bool)
-}
-
 // VersionParams declares a signalled protocol version in a chain config. The
 // parameters live in config (not code) so that binaries that do not implement
 // a version still commit identical state while it is being signalled.

@@ -6,18 +6,64 @@ import (
 	"strconv"
 )
 
-// Value is a parameter value as written in config. Integers are parsed once so
-// per-block queries do no conversion.
+// ValueType is the TOML type of a parameter value.
+type ValueType uint8
+
+const (
+	TypeOther  ValueType = iota // a table, date or anything else read as text
+	TypeInt                     // a 64-bit integer
+	TypeString                  // a string
+	TypeBool                    // true or false
+	TypeList                    // an array
+)
+
+var typeNames = [...]string{"other", "integer", "string", "boolean", "list"}
+
+func (t ValueType) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// Value is a parameter value as written in config. Text is its canonical
+// TOML text, the one compared by diff and the compatibility check; integers
+// are also parsed once so per-block queries do no conversion.
 type Value struct {
-	Text  string // the TOML text, e.g. `1000` or `"abc"`
-	Int   int64
-	IsInt bool
+	Type ValueType
+	Text string // e.g. `1000`, `"abc"`, `["a", "b"]`
+	Int  int64  // TypeInt only
 }
 
 // IntValue makes an integer Value.
-func IntValue(n int64) Value { return Value{Text: strconv.FormatInt(n, 10), Int: n, IsInt: true} }
+func IntValue(n int64) Value { return Value{Type: TypeInt, Text: strconv.FormatInt(n, 10), Int: n} }
+
+// IsInt reports whether the value is an integer.
+func (v Value) IsInt() bool { return v.Type == TypeInt }
 
 func (v Value) String() string { return v.Text }
+
+// Param declares a height-versioned parameter that code reads, with its type
+// and bounds, so a config that gives it a value of the wrong type is refused
+// at lint, init and start instead of being replaced by a default.
+type Param struct {
+	Name     string // "module.key", e.g. "coins.minFee"
+	Type     ValueType
+	Min, Max int64 // integer bounds (both 0: any value)
+	Default  Value // what the code uses when no config sets it
+	Note     string
+}
+
+// check reports why v is not a valid value of the parameter.
+func (p Param) check(v Value) error {
+	if v.Type != p.Type {
+		return fmt.Errorf("is a %s here, but the chain reads %s as a %s", v.Type, p.Name, p.Type)
+	}
+	if p.Type == TypeInt && (p.Min != 0 || p.Max != 0) && (v.Int < p.Min || v.Int > p.Max) {
+		return fmt.Errorf("%d is outside %d..%d", v.Int, p.Min, p.Max)
+	}
+	return nil
+}
 
 // param is a height-versioned parameter, as Chain33's mver: a base value and
 // overrides, each taking effect when its fork activates.
@@ -26,7 +72,7 @@ type param struct {
 	base       Value
 	hasBase    bool
 	baseOrigin string
-	overrides  []override // latest activation first
+	overrides  []override // sorted by fork key
 }
 
 type override struct {
@@ -35,9 +81,21 @@ type override struct {
 	origin string
 }
 
-func (s *Schedule) buildParams(settings []ParamSetting) Findings {
+func (s *Schedule) buildParams(reg *Registry, settings []ParamSetting) Findings {
 	var fs Findings
 	for _, ps := range settings {
+		if reg != nil {
+			if decl, ok := reg.LookupParam(ps.Name); ok {
+				if err := decl.check(ps.Value); err != nil {
+					fs = append(fs, Finding{Severity: SevError, Rule: RuleBadValue, Origin: ps.Origin, Fork: ps.Fork,
+						Message: fmt.Sprintf("parameter %s = %s: %v; write it as a %s", ps.Name, ps.Value.Text, err, decl.Type)})
+					continue
+				}
+			} else if reg.hasParamModule(ps.Name) {
+				fs = append(fs, Finding{Severity: SevWarning, Rule: RuleUnknownParam, Origin: ps.Origin, Fork: ps.Fork,
+					Message: fmt.Sprintf("parameter %s is not read by this chain (it reads %s); check the spelling", ps.Name, reg.paramNames(ps.Name))})
+			}
+		}
 		p := s.params[ps.Name]
 		if p == nil {
 			p = &param{name: ps.Name}
@@ -81,7 +139,9 @@ func (s *Schedule) buildParams(settings []ParamSetting) Findings {
 			p.overrides = append(p.overrides, override{fork: i, value: ps.Value, origin: ps.Origin})
 		}
 	}
-	s.sortParamOverrides()
+	for _, p := range s.params {
+		sort.Slice(p.overrides, func(i, j int) bool { return p.overrides[i].fork < p.overrides[j].fork })
+	}
 	return fs
 }
 
@@ -92,34 +152,15 @@ func describeDomain(r resolved) string {
 	return "the parent chain's height"
 }
 
-// sortParamOverrides orders overrides latest activation first; forks that are
-// not (yet) active sort last. Version activations move forks, so this reruns
-// after each one.
-func (s *Schedule) sortParamOverrides() {
-	for _, p := range s.params {
-		sort.SliceStable(p.overrides, func(i, j int) bool {
-			ai, aj := s.forks[p.overrides[i].fork].at, s.forks[p.overrides[j].fork].at
-			if (ai == NeverHeight) != (aj == NeverHeight) {
-				return aj == NeverHeight
-			}
-			if ai != aj {
-				return ai > aj
-			}
-			return s.forks[p.overrides[i].fork].fork.Key() < s.forks[p.overrides[j].fork].fork.Key()
-		})
-	}
-}
-
 // ParamHandle is a parameter resolved once for cheap per-block queries.
 type ParamHandle struct {
-	s *Schedule
 	p *param
 }
 
 // Param returns the handle of a height-versioned parameter.
 func (s *Schedule) Param(name string) (ParamHandle, bool) {
 	p, ok := s.params[name]
-	return ParamHandle{s: s, p: p}, ok
+	return ParamHandle{p: p}, ok
 }
 
 // Params lists the parameter names, sorted.
@@ -132,45 +173,53 @@ func (s *Schedule) Params() []string {
 	return out
 }
 
-// At returns the value in force at height: the value of the latest active
-// fork that sets it, else the base value. ok is false when neither applies.
-func (h ParamHandle) At(height int64) (Value, bool) {
-	for _, o := range h.p.overrides {
-		at := h.s.forks[o.fork].at
-		if at == NeverHeight {
-			break // the rest are not active either
+// Param is the value in force for the rules' block: the value set for the
+// active fork that activated last, else the base value. Two active forks
+// activating at the same height cannot both be static (Build refuses that);
+// when a version activates at a fork's height, the fork that sorts later by
+// key wins, as in Chain33. ok is false when neither applies.
+func (r *Rules) Param(h ParamHandle) (Value, bool) {
+	if h.p == nil {
+		return Value{}, false
+	}
+	best, at := -1, int64(-1)
+	for i, o := range h.p.overrides {
+		if s := r.since[o.fork]; s != NeverHeight && s >= at {
+			best, at = i, s
 		}
-		if height >= at {
-			return o.value, true
-		}
+	}
+	if best >= 0 {
+		return h.p.overrides[best].value, true
 	}
 	return h.p.base, h.p.hasBase
 }
 
-// Int returns the integer value in force at height, or def when the parameter
-// is unset or not an integer there.
-func (h ParamHandle) Int(height int64, def int64) int64 {
-	v, ok := h.At(height)
-	if !ok || !v.IsInt {
+// Int is the integer value in force, or def when the parameter is unset
+// there. Declared parameters are type-checked at Build, so a non-integer
+// never reaches a chain that declared the parameter an integer.
+func (r *Rules) Int(h ParamHandle, def int64) int64 {
+	v, ok := r.Param(h)
+	if !ok || !v.IsInt() {
 		return def
 	}
 	return v.Int
 }
 
-// ParamValue is the by-name convenience query.
-func (s *Schedule) ParamValue(name string, height int64) (Value, bool) {
+// ParamValue is the by-name convenience query for a block.
+func (s *Schedule) ParamValue(name string, b Block, o VersionOracle) (Value, bool) {
 	h, ok := s.Param(name)
 	if !ok {
 		return Value{}, false
 	}
-	return h.At(height)
+	r := s.Rules(b, o)
+	return r.Param(h)
 }
 
 // ParamHistory lists a parameter's base and overrides, for show and diff.
 type ParamHistory struct {
 	Name      string
 	Base      *Value
-	Overrides []ParamOverride // earliest activation first, unscheduled last
+	Overrides []ParamOverride // earliest own-height activation first, version forks then unscheduled last
 }
 
 // ParamOverride is one fork-bound value of a parameter.
@@ -195,9 +244,21 @@ func (s *Schedule) ParamHistories() []ParamHistory {
 			ph.Overrides = append(ph.Overrides, ParamOverride{Fork: r.fork.Key(), Activation: r.activation, Value: o.value})
 		}
 		sort.SliceStable(ph.Overrides, func(i, j int) bool {
-			return s.forks[s.index[ph.Overrides[i].Fork]].at < s.forks[s.index[ph.Overrides[j].Fork]].at
+			return staticOrder(ph.Overrides[i].Activation) < staticOrder(ph.Overrides[j].Activation)
 		})
 		out = append(out, ph)
 	}
 	return out
+}
+
+// staticOrder sorts activations known before the chain runs: heights in
+// order, then versions by number, then never.
+func staticOrder(a Activation) int64 {
+	switch a.Kind {
+	case KindHeight:
+		return a.Height
+	case KindVersion:
+		return NeverHeight/2 + int64(a.Version)
+	}
+	return NeverHeight
 }

@@ -12,13 +12,81 @@ import (
 // with its note and default; registration validates the declaration so a bad
 // fork fails at start-up, not at its activation height.
 type Registry struct {
-	forks []Fork
-	index map[string]int
+	forks  []Fork
+	index  map[string]int
+	params map[string]Param
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{index: make(map[string]int)}
+	return &Registry{index: make(map[string]int), params: make(map[string]Param)}
+}
+
+// RegisterParam declares a parameter the code reads, with its type. A config
+// value of another type is then an error of Build, and a parameter the
+// registry does not know, in a module that declares some, a warning.
+func (r *Registry) RegisterParam(p Param) error {
+	mod, key, ok := strings.Cut(p.Name, ".")
+	if !ok || mod == "" || key == "" {
+		return fmt.Errorf("register parameter %q: the name must be \"module.key\"", p.Name)
+	}
+	if _, dup := r.params[p.Name]; dup {
+		return fmt.Errorf("register parameter %s: registered twice", p.Name)
+	}
+	if strings.TrimSpace(p.Note) == "" {
+		return fmt.Errorf("register parameter %s: empty note; say what it controls", p.Name)
+	}
+	if p.Type == TypeOther {
+		return fmt.Errorf("register parameter %s: give its type", p.Name)
+	}
+	if p.Min > p.Max {
+		return fmt.Errorf("register parameter %s: min %d is above max %d", p.Name, p.Min, p.Max)
+	}
+	if err := p.check(p.Default); err != nil {
+		return fmt.Errorf("register parameter %s: default %s %v", p.Name, p.Default.Text, err)
+	}
+	r.params[p.Name] = p
+	return nil
+}
+
+// LookupParam returns a declared parameter.
+func (r *Registry) LookupParam(name string) (Param, bool) {
+	p, ok := r.params[name]
+	return p, ok
+}
+
+// Params returns the declared parameters sorted by name.
+func (r *Registry) Params() []Param {
+	out := make([]Param, 0, len(r.params))
+	for _, p := range r.params {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// hasParamModule reports whether the registry declares any parameter in the
+// module of name ("coins" for "coins.minFee").
+func (r *Registry) hasParamModule(name string) bool {
+	mod, _, _ := strings.Cut(name, ".")
+	for n := range r.params {
+		if m, _, _ := strings.Cut(n, "."); m == mod {
+			return true
+		}
+	}
+	return false
+}
+
+// paramNames lists the declared parameters of name's module, for messages.
+func (r *Registry) paramNames(name string) string {
+	mod, _, _ := strings.Cut(name, ".")
+	var out []string
+	for _, p := range r.Params() {
+		if m, _, _ := strings.Cut(p.Name, "."); m == mod {
+			out = append(out, p.Name)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // Register adds a fork. It refuses duplicates, names with dots, empty notes and
@@ -102,7 +170,8 @@ func SplitKey(key string) (scope, name string) {
 }
 
 // Hash identifies the registry's consensus content: every fork's key,
-// default, height domain and requirements, in key order. Notes and release
+// default, height domain and requirements, in key order, and every declared
+// parameter's type, bounds and default. Notes and release
 // names are documentation and left out, so rewording a note keeps the hash.
 func (r *Registry) Hash() [32]byte {
 	type entry struct {
@@ -114,13 +183,26 @@ func (r *Registry) Hash() [32]byte {
 		Domain   string   `json:"domain"`
 		Requires []string `json:"requires,omitempty"`
 	}
-	var es []entry
+	type paramEntry struct {
+		Name    string `json:"name"`
+		Type    string `json:"type"`
+		Min     int64  `json:"min,omitempty"`
+		Max     int64  `json:"max,omitempty"`
+		Default string `json:"default"`
+	}
+	var doc struct {
+		Forks  []entry      `json:"forks"`
+		Params []paramEntry `json:"params,omitempty"`
+	}
 	for _, f := range r.Forks() {
 		d := f.Default
-		es = append(es, entry{Key: f.Key(), Kind: d.Kind.String(), Height: d.Height, Time: d.Time, Version: d.Version,
+		doc.Forks = append(doc.Forks, entry{Key: f.Key(), Kind: d.Kind.String(), Height: d.Height, Time: d.Time, Version: d.Version,
 			Domain: f.Domain.String(), Requires: f.Requires})
 	}
-	b, err := json.Marshal(es)
+	for _, p := range r.Params() {
+		doc.Params = append(doc.Params, paramEntry{Name: p.Name, Type: p.Type.String(), Min: p.Min, Max: p.Max, Default: p.Default.Text})
+	}
+	b, err := json.Marshal(doc)
 	if err != nil {
 		panic(err) // strings and integers always marshal
 	}

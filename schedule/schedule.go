@@ -43,8 +43,12 @@ type Options struct {
 	Strict bool
 }
 
-// Schedule is a resolved fork schedule: every fork with one activation. It is
-// built once at start-up and queried on every block.
+// Schedule is a resolved fork schedule: every fork with one activation and
+// every height-versioned parameter. Build returns it and nothing changes it
+// afterwards; what varies from block to block (which versions the producers
+// have activated) comes from a VersionOracle when Rules are computed. So one
+// Schedule serves any height of the chain, after a rollback or a rewind as
+// before it.
 type Schedule struct {
 	title    string
 	forks    []resolved // sorted by key
@@ -53,41 +57,79 @@ type Schedule struct {
 	versions []VersionParams
 }
 
-// resolved is one fork's activation prepared for one-comparison queries.
+// resolved is one fork's activation.
 type resolved struct {
 	fork       Fork
 	activation Activation
 	origin     string
-	// at is the height (own or parent domain) or time from which the fork
-	// is active; NeverHeight when it is not scheduled or, for a version
-	// fork, until the version activates.
-	at int64
-}
-
-func (r *resolved) activeAt(b Block) bool {
-	switch r.activation.Kind {
-	case KindTime:
-		return b.Time >= r.at
-	case KindHeight:
-		if r.fork.Domain == DomainParent {
-			return b.ParentHeight >= r.at
-		}
-	}
-	return b.Height >= r.at
 }
 
 // Block is the point a query asks about. ParentHeight matters only for forks
-// counted in the parent chain's height.
+// counted in the parent chain's height (-1 on a chain without a parent).
 type Block struct {
 	Height       int64
 	Time         int64
 	ParentHeight int64
 }
 
+// VersionOracle is what a version-signal controller tells the schedule: the
+// height from which a protocol version is active. Versions are cumulative:
+// when v activates, every declared lower version is active no later
+// (package signal carries them), and an activation never moves.
+type VersionOracle interface {
+	ActivationHeight(version uint32) (height int64, ok bool)
+}
+
+// VersionHeights is a fixed oracle: version -> activation height. Tools use
+// it to ask "what if version 2 activated at H"; nil means no version is
+// active.
+type VersionHeights map[uint32]int64
+
+// ActivationHeight implements VersionOracle.
+func (v VersionHeights) ActivationHeight(version uint32) (int64, bool) {
+	h, ok := v[version]
+	return h, ok
+}
+
+// since is the height of this chain from which the fork is active at b, or
+// NeverHeight when it is not active there. For time and parent-height forks,
+// which are not counted in this chain's heights, an active fork reports b's
+// own height: only "active or not" is meaningful for them.
+func (r *resolved) since(b Block, o VersionOracle) int64 {
+	a := r.activation
+	switch a.Kind {
+	case KindHeight:
+		if r.fork.Domain == DomainParent {
+			if b.ParentHeight >= a.Height {
+				return b.Height
+			}
+		} else if b.Height >= a.Height {
+			return a.Height
+		}
+	case KindTime:
+		if b.Time >= a.Time {
+			return b.Height
+		}
+	case KindVersion:
+		if o == nil {
+			break
+		}
+		if h, ok := o.ActivationHeight(a.Version); ok && b.Height >= h {
+			return h
+		}
+	}
+	return NeverHeight
+}
+
+// originDefault is the origin of a fork that runs with its registry default.
+const originDefault = "registry default"
+
 // Build resolves a config against a registry. With a nil registry the config
-// is taken on its own: each setting declares its fork. It returns the findings
-// (unknown or missing forks, duplicates, order and requirement problems); the
-// schedule is nil only when an error finding makes it meaningless.
+// is taken on its own: each setting declares its fork. A registered fork the
+// config omits runs with the registry's default, and a warning says so. It
+// returns the findings (unknown or missing forks, duplicates, order and
+// requirement problems, parameters of the wrong type); the schedule is
+// usable only when no finding is an error.
 func Build(reg *Registry, cfg Config, opts Options) (*Schedule, Findings) {
 	var fs Findings
 	s := &Schedule{title: cfg.Title, index: make(map[string]int), params: make(map[string]*param)}
@@ -126,26 +168,18 @@ func Build(reg *Registry, cfg Config, opts Options) (*Schedule, Findings) {
 			if _, ok := seen[f.Key()]; ok {
 				continue
 			}
-			sev, what := SevWarning, "it stays never (off)"
+			sev, what := SevWarning, fmt.Sprintf("it runs with the registry's default, %s", f.Default)
 			if opts.Strict {
 				sev, what = SevError, "strict mode requires every registered fork"
 			}
 			fs = append(fs, Finding{Severity: sev, Rule: RuleMissingFork, Fork: f.Key(),
-				Message: fmt.Sprintf("fork %s is registered but not configured: %s; add it with a height, or -1 for never", f.Key(), what)})
-			forks = append(forks, resolved{fork: f, activation: Never(), origin: "registry"})
+				Message: fmt.Sprintf("fork %s is registered but not configured: %s; add it with the height this chain agreed on, or -1 for never", f.Key(), what)})
+			forks = append(forks, resolved{fork: f, activation: f.Default, origin: originDefault})
 		}
 	}
 	sort.Slice(forks, func(i, j int) bool { return forks[i].fork.Key() < forks[j].fork.Key() })
 	for i := range forks {
-		r := &forks[i]
-		r.at = NeverHeight
-		switch r.activation.Kind {
-		case KindHeight:
-			r.at = r.activation.Height
-		case KindTime:
-			r.at = r.activation.Time
-		}
-		s.index[r.fork.Key()] = i
+		s.index[forks[i].fork.Key()] = i
 	}
 	s.forks = forks
 	s.versions = append([]VersionParams(nil), cfg.Versions...)
@@ -153,7 +187,7 @@ func Build(reg *Registry, cfg Config, opts Options) (*Schedule, Findings) {
 
 	fs = append(fs, s.checkVersions()...)
 	fs = append(fs, s.checkOrder()...)
-	fs = append(fs, s.buildParams(cfg.Params)...)
+	fs = append(fs, s.buildParams(reg, cfg.Params)...)
 	return s, fs
 }
 
@@ -165,6 +199,15 @@ func (s *Schedule) Len() int { return len(s.forks) }
 
 // Versions returns the signalled version declarations, sorted by number.
 func (s *Schedule) Versions() []VersionParams { return append([]VersionParams(nil), s.versions...) }
+
+// HighestVersion is the highest declared protocol version (1 when none is
+// declared: every chain starts at version 1).
+func (s *Schedule) HighestVersion() uint32 {
+	if n := len(s.versions); n > 0 {
+		return s.versions[n-1].Number
+	}
+	return 1
+}
 
 // Entry describes one fork of a schedule for reports.
 type Entry struct {
@@ -191,11 +234,11 @@ func (s *Schedule) Activation(key string) (Activation, bool) {
 	return s.forks[i].activation, true
 }
 
-// Handle is a fork resolved once; its queries cost one comparison and never
-// allocate. Take handles at start-up, keep them, and query per block.
+// Handle is a fork resolved once, so per-block queries are a bit test. Take
+// handles at start-up, keep them, and ask Rules about them.
 type Handle struct {
-	r   *resolved
 	idx int
+	key string
 }
 
 // Fork returns the handle of a fork. Asking for a fork the schedule does not
@@ -210,55 +253,56 @@ func (s *Schedule) Fork(scope, name string) Handle {
 
 // Lookup returns the handle of a fork if the schedule holds it.
 func (s *Schedule) Lookup(scope, name string) (Handle, bool) {
-	i, ok := s.index[scope+"."+name]
+	key := scope + "." + name
+	i, ok := s.index[key]
 	if !ok {
 		return Handle{}, false
 	}
-	return Handle{r: &s.forks[i], idx: i}, true
+	return Handle{idx: i, key: key}, true
 }
 
-// Active reports whether the fork is active at a height of its own domain.
-// Height and version forks answer exactly; a time fork needs ActiveAt.
-func (h Handle) Active(height int64) bool { return height >= h.r.at }
-
-// ActiveAt reports whether the fork is active for a block, whatever its kind
-// and height domain.
-func (h Handle) ActiveAt(b Block) bool { return h.r.activeAt(b) }
-
 // Key is the fork's "scope.Name".
-func (h Handle) Key() string { return h.r.fork.Key() }
+func (h Handle) Key() string { return h.key }
 
 // IsActive is the by-name convenience query. Unknown forks are never active.
-func (s *Schedule) IsActive(key string, b Block) bool {
+func (s *Schedule) IsActive(key string, b Block, o VersionOracle) bool {
 	i, ok := s.index[key]
-	return ok && s.forks[i].activeAt(b)
+	return ok && s.forks[i].since(b, o) != NeverHeight
 }
 
 // Rules is a snapshot of every fork's state for one block: compute it once per
-// block and pass it down, so every rule in a block sees the same answer.
+// block and pass it down, so every rule in a block sees the same answer, and
+// parameter values follow from it.
 type Rules struct {
 	Block Block
 	bits  []uint64
+	since []int64 // per fork: the height it is active from, NeverHeight if not
 }
 
-// Rules computes the snapshot for a block.
-func (s *Schedule) Rules(b Block) Rules {
+// Rules computes the snapshot for a block; o says which versions are active
+// (nil: none).
+func (s *Schedule) Rules(b Block, o VersionOracle) Rules {
 	var r Rules
-	s.RulesInto(b, &r)
+	s.RulesInto(b, o, &r)
 	return r
 }
 
 // RulesInto fills r, reusing its storage, so a block loop does not allocate.
-func (s *Schedule) RulesInto(b Block, r *Rules) {
+func (s *Schedule) RulesInto(b Block, o VersionOracle, r *Rules) {
 	n := (len(s.forks) + 63) / 64
 	if cap(r.bits) < n {
 		r.bits = make([]uint64, n)
 	}
-	r.bits = r.bits[:n]
+	if cap(r.since) < len(s.forks) {
+		r.since = make([]int64, len(s.forks))
+	}
+	r.bits, r.since = r.bits[:n], r.since[:len(s.forks)]
 	clear(r.bits)
 	r.Block = b
 	for i := range s.forks {
-		if s.forks[i].activeAt(b) {
+		at := s.forks[i].since(b, o)
+		r.since[i] = at
+		if at != NeverHeight {
 			r.bits[i/64] |= 1 << (i % 64)
 		}
 	}
@@ -267,28 +311,53 @@ func (s *Schedule) RulesInto(b Block, r *Rules) {
 // Active reports the fork's state in the snapshot.
 func (r *Rules) Active(h Handle) bool { return r.bits[h.idx/64]&(1<<(h.idx%64)) != 0 }
 
-// SyncVersions asks an oracle (the signal controller) for the activation
-// height of every version the schedule's forks depend on. The chain calls it
-// at start and after each committed block. Like a cluster version,
-// activation only moves forward: a fork already active keeps its earlier
-// height. (The controller passes lower versions along with a higher one, so
-// asking for each fork's own version is enough.)
-func (s *Schedule) SyncVersions(o VersionOracle) {
-	moved := false
-	for i := range s.forks {
-		r := &s.forks[i]
-		if r.activation.Kind != KindVersion {
-			continue
+// Locator maps activations that are not counted in this chain's own heights
+// to heights of this chain. A nil field means that mapping is unknown.
+type Locator struct {
+	HeightAtTime   func(t int64) (int64, bool)      // first height whose block time >= t
+	HeightAtParent func(parent int64) (int64, bool) // first height anchored at parent height >= parent
+	VersionHeight  func(v uint32) (int64, bool)     // height from which version v is active
+}
+
+// ActivationHeight is the one answer to "at which height of this chain does
+// this activation take effect": its own height, the first block at or after
+// its time, the first block anchored at or above its parent height, or the
+// height from which its version is active. ok is false when that is not
+// known: never, a version not yet active, a time or parent height the chain
+// has not reached, or a mapping the locator lacks.
+func (l Locator) ActivationHeight(a Activation, d Domain) (int64, bool) {
+	switch a.Kind {
+	case KindHeight:
+		if d == DomainParent {
+			return call(l.HeightAtParent, a.Height)
 		}
-		if h, ok := o.ActivationHeight(r.activation.Version); ok && h < r.at {
-			r.at, moved = h, true
+		return a.Height, true
+	case KindTime:
+		return call(l.HeightAtTime, a.Time)
+	case KindVersion:
+		if l.VersionHeight == nil {
+			return 0, false
 		}
+		return l.VersionHeight(a.Version)
 	}
-	// The chain calls this after every block; only an activation can change
-	// the parameters' override order.
-	if moved {
-		s.sortParamOverrides()
+	return 0, false
+}
+
+func call(fn func(int64) (int64, bool), x int64) (int64, bool) {
+	if fn == nil {
+		return 0, false
 	}
+	return fn(x)
+}
+
+// ActivationHeight is Locator.ActivationHeight for a fork of the schedule.
+func (s *Schedule) ActivationHeight(key string, l Locator) (int64, bool) {
+	i, ok := s.index[key]
+	if !ok {
+		return 0, false
+	}
+	r := s.forks[i]
+	return l.ActivationHeight(r.activation, r.fork.Domain)
 }
 
 // ForkIDPoints are the activation points a fork ID folds in (EIP-2124):
@@ -305,18 +374,4 @@ func (s *Schedule) ForkIDPoints() (heights, times []uint64) {
 		}
 	}
 	return heights, times
-}
-
-// Passed lists the activation points that have passed at b and the next one to
-// come, used for status reports ("current, next, last").
-func (s *Schedule) Passed(b Block) (passed []Entry, next []Entry) {
-	for _, r := range s.forks {
-		e := Entry{Fork: r.fork, Activation: r.activation, Origin: r.origin}
-		if r.activeAt(b) {
-			passed = append(passed, e)
-		} else if !r.activation.IsNever() {
-			next = append(next, e)
-		}
-	}
-	return passed, next
 }

@@ -53,7 +53,7 @@ func TestActivationSemantics(t *testing.T) {
 		{"system.Unknown", Block{Height: 1 << 62}, false},
 	}
 	for _, tc := range tests {
-		if got := s.IsActive(tc.key, tc.b); got != tc.want {
+		if got := s.IsActive(tc.key, tc.b, nil); got != tc.want {
 			t.Errorf("IsActive(%s, %+v) = %v, want %v", tc.key, tc.b, got, tc.want)
 		}
 		scope, name := SplitKey(tc.key)
@@ -61,18 +61,16 @@ func TestActivationSemantics(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if got := h.ActiveAt(tc.b); got != tc.want {
-			t.Errorf("handle %s ActiveAt(%+v) = %v, want %v", tc.key, tc.b, got, tc.want)
-		}
-		r := s.Rules(tc.b)
+		r := s.Rules(tc.b, nil)
 		if got := r.Active(h); got != tc.want {
 			t.Errorf("rules %s at %+v = %v, want %v", tc.key, tc.b, got, tc.want)
 		}
 	}
-	// Active(height) is exact for height forks.
-	h := s.Fork("system", "At100")
-	if h.Active(99) || !h.Active(100) {
-		t.Error("At100.Active wrong at the boundary")
+	// A time fork is never judged by a height: a block high above the time
+	// (as a unix time) but earlier in time is not past it.
+	r := s.Rules(Block{Height: 6000, Time: 4999}, nil)
+	if r.Active(s.Fork("system", "AtTime")) {
+		t.Error("time fork judged by height")
 	}
 }
 
@@ -137,8 +135,8 @@ func TestFindingsFromBuild(t *testing.T) {
 			_, fs := Build(reg, Config{Settings: tc.settings, Versions: tc.versions}, Options{Strict: tc.strict})
 			var got []string
 			for _, f := range fs {
-				if f.Rule == RuleMissingFork {
-					continue
+				if f.Severity == SevWarning && f.Origin == "" {
+					continue // forks the config omits (missing-fork, unknown-version of a default)
 				}
 				got = append(got, f.Rule+":"+f.Fork)
 			}
@@ -149,7 +147,7 @@ func TestFindingsFromBuild(t *testing.T) {
 	}
 }
 
-func TestMissingForkIsNeverWithWarning(t *testing.T) {
+func TestMissingForkSeverity(t *testing.T) {
 	reg := testRegistry(t)
 	cfg := Config{Settings: []Setting{set("system", "ForkBlockHash", AtHeight(1))}}
 	for _, strict := range []bool{false, true} {
@@ -170,9 +168,9 @@ func TestMissingForkIsNeverWithWarning(t *testing.T) {
 		if missing != reg.Len()-1 {
 			t.Errorf("strict=%v: %d missing findings, want %d", strict, missing, reg.Len()-1)
 		}
-		// Omitted forks are never, not their code default and not a panic.
-		if s.IsActive("token.ForkTokenCheck", Block{Height: 1 << 40}) {
-			t.Error("an omitted fork must be never")
+		// Omitted forks run with their registered default (genesis here).
+		if !s.IsActive("token.ForkTokenCheck", Block{Height: 1 << 40}, nil) {
+			t.Error("an omitted fork must run with its default")
 		}
 	}
 }
@@ -206,46 +204,39 @@ func TestRegistryValidation(t *testing.T) {
 	}
 }
 
-func TestVersionActivationOnlyMovesForward(t *testing.T) {
+func TestVersionForksFollowTheOracle(t *testing.T) {
 	reg := testRegistry(t)
 	s, _ := Build(reg, Config{
 		Settings: []Setting{set("game", "ForkPayoutV2", OnVersion(2))},
 		Versions: []VersionParams{{Number: 2, Rate: 80}},
 	}, Options{})
 	h := s.Fork("game", "ForkPayoutV2")
-	if h.Active(1 << 40) {
-		t.Fatal("version fork active before its version")
+	active := func(height int64, o VersionOracle) bool {
+		r := s.Rules(Block{Height: height}, o)
+		return r.Active(h)
 	}
-	s.SyncVersions(oracle{1: 10}) // another version does not activate it
-	if h.Active(1 << 40) {
-		t.Fatal("version 1 must not activate a version-2 fork")
+	tests := []struct {
+		name   string
+		height int64
+		o      VersionOracle
+		want   bool
+	}{
+		{"no oracle", 1 << 40, nil, false},
+		{"no version active", 1 << 40, VersionHeights{}, false},
+		{"another version", 1 << 40, VersionHeights{1: 10}, false},
+		{"below its activation", 499, VersionHeights{2: 500}, false},
+		{"at its activation", 500, VersionHeights{2: 500}, true},
+		{"above its activation", 501, VersionHeights{2: 500}, true},
 	}
-	s.SyncVersions(oracle{2: 500})
-	if h.Active(499) || !h.Active(500) {
-		t.Fatal("activation at 500 expected")
+	for _, tc := range tests {
+		if got := active(tc.height, tc.o); got != tc.want {
+			t.Errorf("%s: active at %d = %v, want %v", tc.name, tc.height, got, tc.want)
+		}
 	}
-	s.SyncVersions(oracle{2: 900}) // a later report never moves it back
-	if !h.Active(500) {
-		t.Fatal("activation moved backwards")
-	}
-	s.SyncVersions(oracle{}) // nor does a report without it
-	if !h.Active(500) {
-		t.Fatal("activation forgotten")
-	}
-}
-
-type oracle map[uint32]int64
-
-func (o oracle) ActivationHeight(v uint32) (int64, bool) { h, ok := o[v]; return h, ok }
-
-func TestSyncVersions(t *testing.T) {
-	s, _ := Build(nil, Config{
-		Settings: []Setting{set("game", "P", OnVersion(2))},
-		Versions: []VersionParams{{Number: 2, Rate: 80}},
-	}, Options{})
-	s.SyncVersions(oracle{2: 77})
-	if h := s.Fork("game", "P"); h.Active(76) || !h.Active(77) {
-		t.Fatal("SyncVersions did not apply the oracle's height")
+	// The schedule itself never changes: asking with an oracle leaves no
+	// trace for a later question without one (a rollback or a rewind).
+	if active(1<<40, nil) {
+		t.Error("an earlier oracle answer leaked into the schedule")
 	}
 }
 
@@ -272,27 +263,131 @@ func TestParams(t *testing.T) {
 	}
 	p, _ := s.Param("mempool.maxTxFee")
 	only, _ := s.Param("game.only")
-	check := func(h, want int64) {
+	check := func(h int64, o VersionOracle, want int64) {
 		t.Helper()
-		if got := p.Int(h, -1); got != want {
+		r := s.Rules(Block{Height: h}, o)
+		if got := r.Int(p, -1); got != want {
 			t.Errorf("maxTxFee at %d = %d, want %d", h, got, want)
 		}
 	}
-	check(0, 1000)
-	check(99, 1000)
-	check(100, 2000)
-	check(199, 2000)
-	check(200, 3000)
-	check(1<<40, 3000)
-	if got := only.Int(50, -1); got != -1 {
+	check(0, nil, 1000)
+	check(99, nil, 1000)
+	check(100, nil, 2000)
+	check(199, nil, 2000)
+	check(200, nil, 3000)
+	check(1<<40, nil, 3000)
+	r := s.Rules(Block{Height: 50}, nil)
+	if got := r.Int(only, -1); got != -1 {
 		t.Errorf("unset before its fork: %d", got)
 	}
 	// A version activation slots its override in by height.
-	s.SyncVersions(oracle{2: 150})
-	check(149, 2000)
-	check(150, 4000)
-	check(199, 4000)
-	check(200, 3000)
+	v := VersionHeights{2: 150}
+	check(149, v, 2000)
+	check(150, v, 4000)
+	check(199, v, 4000)
+	check(200, v, 3000)
+	// ...and the schedule is unchanged for a question without it.
+	check(150, nil, 2000)
+}
+
+func TestParamTypes(t *testing.T) {
+	reg := testRegistry(t)
+	if err := reg.RegisterParam(Param{Name: "coins.minFee", Type: TypeInt, Min: 1, Max: 1000, Default: IntValue(1), Note: "minimum fee"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		param ParamSetting
+		want  string // rule of the finding, "" for none
+	}{
+		{"integer", ParamSetting{Name: "coins.minFee", Value: IntValue(5)}, ""},
+		{"string instead of integer", ParamSetting{Name: "coins.minFee", Value: Value{Type: TypeString, Text: `"1000"`}, Origin: "c:3:1"}, RuleBadValue},
+		{"out of range", ParamSetting{Name: "coins.minFee", Value: IntValue(5000)}, RuleBadValue},
+		{"typo in a declared module", ParamSetting{Name: "coins.minfee", Value: IntValue(5)}, RuleUnknownParam},
+		{"module the registry does not declare", ParamSetting{Name: "mempool.maxTxFee", Value: IntValue(5)}, ""},
+	}
+	for _, tc := range tests {
+		_, fs := Build(reg, Config{Params: []ParamSetting{tc.param}, Versions: []VersionParams{{Number: 2, Rate: 80}}}, Options{})
+		var got string
+		for _, f := range fs {
+			if f.Rule != RuleMissingFork {
+				got = f.Rule
+				if f.Origin != tc.param.Origin {
+					t.Errorf("%s: origin %q, want %q", tc.name, f.Origin, tc.param.Origin)
+				}
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: finding %q, want %q (%v)", tc.name, got, tc.want, fs)
+		}
+	}
+	for _, bad := range []Param{
+		{Name: "nomodule", Type: TypeInt, Note: "n"},
+		{Name: "m.k", Type: TypeInt},
+		{Name: "m.k", Note: "n"},
+		{Name: "m.k", Type: TypeInt, Min: 5, Max: 1, Note: "n"},
+		{Name: "m.k", Type: TypeInt, Min: 1, Max: 5, Default: IntValue(9), Note: "n"},
+	} {
+		if err := NewRegistry().RegisterParam(bad); err == nil {
+			t.Errorf("RegisterParam(%+v) accepted", bad)
+		}
+	}
+}
+
+func TestMissingForkRunsWithItsDefault(t *testing.T) {
+	s, fs := Build(testRegistry(t), Config{Versions: []VersionParams{{Number: 2, Rate: 80}}}, Options{})
+	warned := map[string]bool{}
+	for _, f := range fs {
+		if f.Rule == RuleMissingFork {
+			if f.Severity != SevWarning || !strings.Contains(f.Message, "default") {
+				t.Errorf("missing-fork finding %v", f)
+			}
+			warned[f.Fork] = true
+		}
+	}
+	for key, want := range map[string]Activation{
+		"system.ForkBlockHash": Genesis(), "token.ForkTokenCheck": Genesis(), "game.ForkPayoutV2": OnVersion(2), "system.ForkChainID": Never(),
+	} {
+		if got, _ := s.Activation(key); got != want {
+			t.Errorf("%s runs with %s, want its default %s", key, got, want)
+		}
+		if !warned[key] {
+			t.Errorf("no warning for the missing fork %s", key)
+		}
+	}
+}
+
+func TestActivationHeight(t *testing.T) {
+	loc := Locator{
+		HeightAtTime:   func(t int64) (int64, bool) { return (t - 1000 + 4) / 5, t <= 2000 },
+		HeightAtParent: func(p int64) (int64, bool) { return p - 700, p <= 900 },
+		VersionHeight:  VersionHeights{2: 32}.ActivationHeight,
+	}
+	tests := []struct {
+		a    Activation
+		d    Domain
+		want int64
+		ok   bool
+	}{
+		{Never(), DomainOwn, 0, false},
+		{Genesis(), DomainOwn, 0, true},
+		{AtHeight(77), DomainOwn, 77, true},
+		{AtTime(1100), DomainOwn, 20, true},
+		{AtTime(5000), DomainOwn, 800, false},
+		{AtHeight(750), DomainParent, 50, true},
+		{AtHeight(5000), DomainParent, 4300, false},
+		{OnVersion(2), DomainOwn, 32, true},
+		{OnVersion(3), DomainOwn, 0, false},
+	}
+	for _, tc := range tests {
+		got, ok := loc.ActivationHeight(tc.a, tc.d)
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("ActivationHeight(%s, %s) = %d, %v; want %d, %v", tc.a, tc.d, got, ok, tc.want, tc.ok)
+		}
+	}
+	if _, ok := (Locator{}).ActivationHeight(AtTime(1), DomainOwn); ok {
+		t.Error("a locator without a time mapping answered")
+	}
 }
 
 func TestParamConflicts(t *testing.T) {
@@ -337,15 +432,16 @@ func TestCheckParent(t *testing.T) {
 func TestRulesIntoDoesNotAllocate(t *testing.T) {
 	s, _ := Build(testRegistry(t), Config{}, Options{})
 	var r Rules
-	s.RulesInto(Block{Height: 1}, &r)
-	allocs := testing.AllocsPerRun(100, func() { s.RulesInto(Block{Height: 5}, &r) })
+	o := VersionHeights{2: 3}
+	s.RulesInto(Block{Height: 1}, o, &r)
+	allocs := testing.AllocsPerRun(100, func() { s.RulesInto(Block{Height: 5}, o, &r) })
 	if allocs != 0 {
 		t.Errorf("RulesInto allocates %v times", allocs)
 	}
 	h := s.Fork("token", "ForkTokenCheck")
-	allocs = testing.AllocsPerRun(100, func() { _ = h.Active(5) })
+	allocs = testing.AllocsPerRun(100, func() { _ = r.Active(h) })
 	if allocs != 0 {
-		t.Errorf("Handle.Active allocates %v times", allocs)
+		t.Errorf("Rules.Active allocates %v times", allocs)
 	}
 }
 

@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 step() { printf '\n== %s\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 
 step "lint the main chain and two parallel chains against the registry" \
-  "$fg" config lint --registry examples/registry/forkgate.toml --parent examples/chains/main.toml \
+  "$fg" config lint --registry examples/registry/sample-chain.toml --parent examples/chains/main.toml \
   examples/chains/main.toml examples/chains/para-a.toml examples/chains/para-b.toml
 
 step "which rules apply at height 120000 on the main chain" \

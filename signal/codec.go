@@ -3,6 +3,9 @@ package signal
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
+
+	"github.com/forkgate/forkgate/codec"
 )
 
 // formatV1 is the first byte of every value the controller stores. A reader
@@ -37,86 +40,34 @@ func appendKey64(dst []byte, prefix string, n uint64) []byte {
 	return binary.BigEndian.AppendUint64(dst, n)
 }
 
-// enc appends fixed-width big-endian fields; strings and byte slices carry a
-// u32 length. The encoding of a value is therefore unique.
-type enc []byte
-
-func (e enc) u8(v uint8) enc   { return append(e, v) }
-func (e enc) u32(v uint32) enc { return binary.BigEndian.AppendUint32(e, v) }
-func (e enc) u64(v uint64) enc { return binary.BigEndian.AppendUint64(e, v) }
-func (e enc) i64(v int64) enc  { return e.u64(uint64(v)) }
-func (e enc) bytes(b []byte) enc {
-	return append(e.u32(uint32(len(b))), b...)
-}
-func (e enc) str(s string) enc { return append(e.u32(uint32(len(s))), s...) }
-
-// dec reads what enc wrote; the first failure sticks so callers check once.
-type dec struct {
-	b   []byte
-	err error
-	key string
+// value starts encoding a stored value: its format byte first. The writer is
+// the controller's own, reused for every value so a block does not allocate.
+func (c *Controller) value() *codec.Writer {
+	c.w.Reset(c.vbuf[:0])
+	c.w.U8(formatV1)
+	return &c.w
 }
 
-func newDec(key string, b []byte) *dec {
-	d := &dec{b: b, key: key}
-	if v := d.u8(); d.err == nil && v != formatV1 {
-		d.err = fmt.Errorf("state key %q has format %d; this binary reads format %d: upgrade forkgate", key, v, formatV1)
-	}
-	return d
+func (c *Controller) put(key []byte, w *codec.Writer) error {
+	c.vbuf = w.Out()
+	return c.store.Set(key, c.vbuf)
 }
 
-func (d *dec) need(n int) []byte {
-	if d.err != nil {
-		return nil
+// readValue starts decoding the value stored under key, checking its format
+// byte; finish with doneValue.
+func readValue(b []byte) *codec.Reader {
+	r := codec.NewReader(b)
+	if f := r.U8(); r.Err() == nil && f != formatV1 {
+		r.Fail(fmt.Errorf("format %d, this binary reads format %d (upgrade forkgate)", f, formatV1))
 	}
-	if len(d.b) < n {
-		d.err = fmt.Errorf("state key %q is truncated: the store is corrupt", d.key)
-		return nil
-	}
-	out := d.b[:n]
-	d.b = d.b[n:]
-	return out
+	return r
 }
 
-func (d *dec) u8() uint8 {
-	if b := d.need(1); b != nil {
-		return b[0]
+// doneValue reports the first decoding error of the value under key, or
+// bytes this format does not describe.
+func doneValue(key string, r *codec.Reader) error {
+	if err := r.Done("state key " + strconv.Quote(key)); err != nil {
+		return fmt.Errorf("%w: the store is corrupt or was written by a newer forkgate", err)
 	}
-	return 0
-}
-
-func (d *dec) u32() uint32 {
-	if b := d.need(4); b != nil {
-		return binary.BigEndian.Uint32(b)
-	}
-	return 0
-}
-
-func (d *dec) u64() uint64 {
-	if b := d.need(8); b != nil {
-		return binary.BigEndian.Uint64(b)
-	}
-	return 0
-}
-
-func (d *dec) i64() int64 { return int64(d.u64()) }
-
-func (d *dec) bytes() []byte {
-	n := d.u32()
-	if d.err == nil && uint64(n) > uint64(len(d.b)) {
-		d.err = fmt.Errorf("state key %q is truncated: the store is corrupt", d.key)
-		return nil
-	}
-	return append([]byte(nil), d.need(int(n))...)
-}
-
-func (d *dec) str() string { return string(d.bytes()) }
-
-// done reports the sticky error, or trailing bytes (a value this format does
-// not describe).
-func (d *dec) done() error {
-	if d.err == nil && len(d.b) != 0 {
-		d.err = fmt.Errorf("state key %q has %d unexpected trailing bytes: the store is corrupt or newer", d.key, len(d.b))
-	}
-	return d.err
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/forkgate/forkgate/codec"
+
 	"github.com/forkgate/forkgate/schedule"
 )
 
@@ -53,6 +55,7 @@ type Controller struct {
 	broken error      // a store error: rebuild from the store
 
 	kbuf, vbuf []byte
+	w          codec.Writer
 }
 
 // ErrInput marks bad arguments (the caller's bug); state is unchanged.

@@ -5,45 +5,51 @@ import "fmt"
 // Every persisted value starts with formatV1 and has one encoding, so two
 // nodes that processed the same inputs hold byte-identical stores.
 
-func (c *Controller) put(key []byte, e enc) error {
-	c.vbuf = e
-	return c.store.Set(key, e)
-}
-
 func (c *Controller) saveMeta() error {
-	e := enc(c.vbuf[:0]).u8(formatV1).u8(uint8(c.cfg.Mode)).u32(c.latest).
-		u64(c.periods).u64(c.firstOpen).u64(c.nextID)
+	w := c.value()
+	w.U8(uint8(c.cfg.Mode))
+	w.U32(c.latest)
+	w.U64(c.periods)
+	w.U64(c.firstOpen)
+	w.U64(c.nextID)
 	c.kbuf = append(c.kbuf[:0], keyMeta...)
-	return c.put(c.kbuf, e)
+	return c.put(c.kbuf, w)
 }
 
 func (c *Controller) saveSet() error {
-	e := enc(c.vbuf[:0]).u8(formatV1).u32(uint32(len(c.set)))
+	w := c.value()
+	w.U32(uint32(len(c.set)))
 	for _, p := range c.set {
-		e = e.str(p)
+		w.String(p)
 	}
 	c.kbuf = append(c.kbuf[:0], keySet...)
-	return c.put(c.kbuf, e)
+	return c.put(c.kbuf, w)
 }
 
 func (c *Controller) saveSlot(i int) error {
 	s := c.slots[i]
-	e := enc(c.vbuf[:0]).u8(formatV1).u32(s.signal).u32(s.last)
+	w := c.value()
+	w.U32(s.signal)
+	w.U32(s.last)
 	c.kbuf = appendKey32(c.kbuf, prefixSlot, uint32(i))
-	return c.put(c.kbuf, e)
+	return c.put(c.kbuf, w)
 }
 
 func (c *Controller) saveVersion(i int) error {
 	v := &c.vers[i]
-	e := enc(c.vbuf[:0]).u8(formatV1).u8(uint8(v.lc.State)).i64(v.lc.Since).u32(v.lc.GraceLeft).
-		i64(v.lockedAt).i64(v.activeTime).u32(v.carriedBy)
-	if v.bits == nil {
-		e = e.u8(0)
-	} else {
-		e = e.u8(1).bytes(v.bits)
+	w := c.value()
+	w.U8(uint8(v.lc.State))
+	w.I64(v.lc.Since)
+	w.U32(v.lc.GraceLeft)
+	w.I64(v.lockedAt)
+	w.I64(v.activeTime)
+	w.U32(v.carriedBy)
+	w.Bool(v.bits != nil)
+	if v.bits != nil {
+		w.Bytes(v.bits)
 	}
 	c.kbuf = appendKey32(c.kbuf, prefixVersion, v.p.Number)
-	return c.put(c.kbuf, e)
+	return c.put(c.kbuf, w)
 }
 
 func (c *Controller) get(key string) ([]byte, error) {
@@ -61,11 +67,14 @@ func (c *Controller) load() error {
 	if b == nil {
 		return nil // a fresh store: the first Maintenance writes everything
 	}
-	d := newDec(keyMeta, b)
-	mode := Mode(d.u8())
-	c.latest, c.periods, c.firstOpen, c.nextID = d.u32(), d.u64(), d.u64(), d.u64()
-	if err := d.done(); err != nil {
+	r := readValue(b)
+	mode := Mode(r.U8())
+	c.latest, c.periods, c.firstOpen, c.nextID = r.U32(), r.U64(), r.U64(), r.U64()
+	if err := doneValue(keyMeta, r); err != nil {
 		return err
+	}
+	if c.nextID < c.firstOpen || c.nextID-c.firstOpen > maxOpenProposals {
+		return fmt.Errorf("state key %q: proposal ids %d..%d are out of range: the store is corrupt", keyMeta, c.firstOpen, c.nextID)
 	}
 	if mode != c.cfg.Mode {
 		return fmt.Errorf("the store was written in %s mode but the config says %s: a chain cannot switch modes", mode, c.cfg.Mode)
@@ -96,16 +105,13 @@ func (c *Controller) loadSet() error {
 	if err != nil || b == nil {
 		return err
 	}
-	d := newDec(keySet, b)
-	n := d.u32()
-	if n > MaxProducers {
-		return fmt.Errorf("state key %q holds %d producers, above the limit %d: the store is corrupt", keySet, n, MaxProducers)
-	}
+	r := readValue(b)
+	n := r.Count(MaxProducers, 4)
 	set := make([]string, 0, n)
-	for i := uint32(0); i < n && d.err == nil; i++ {
-		set = append(set, d.str())
+	for i := 0; i < n && r.Err() == nil; i++ {
+		set = append(set, r.String())
 	}
-	if err := d.done(); err != nil {
+	if err := doneValue(keySet, r); err != nil {
 		return err
 	}
 	c.set = set
@@ -120,9 +126,9 @@ func (c *Controller) loadSet() error {
 		if b == nil {
 			return fmt.Errorf("slot %d of the producer set is missing from the store: the store is corrupt", i)
 		}
-		d := newDec(fmt.Sprintf("%s%d", prefixSlot, i), b)
-		c.slots[i] = slot{signal: d.u32(), last: d.u32()}
-		if err := d.done(); err != nil {
+		r := readValue(b)
+		c.slots[i] = slot{signal: r.U32(), last: r.U32()}
+		if err := doneValue(fmt.Sprintf("%s%d", prefixSlot, i), r); err != nil {
 			return err
 		}
 	}
@@ -137,16 +143,16 @@ func (c *Controller) loadVersion(i int) error {
 		return err
 	}
 	if b != nil {
-		d := newDec(fmt.Sprintf("%s%d", prefixVersion, v.p.Number), b)
-		v.lc = lifecycle{State: State(d.u8()), Since: d.i64(), GraceLeft: d.u32()}
-		v.lockedAt, v.activeTime, v.carriedBy = d.i64(), d.i64(), d.u32()
-		if d.u8() == 1 {
-			v.bits = d.bytes()
+		r := readValue(b)
+		v.lc = lifecycle{State: State(r.U8()), Since: r.I64(), GraceLeft: r.U32()}
+		v.lockedAt, v.activeTime, v.carriedBy = r.I64(), r.I64(), r.U32()
+		if r.Bool() {
+			v.bits = r.Bytes()
 			if v.bits == nil {
 				v.bits = []byte{}
 			}
 		}
-		if err := d.done(); err != nil {
+		if err := doneValue(fmt.Sprintf("%s%d", prefixVersion, v.p.Number), r); err != nil {
 			return err
 		}
 		if v.lc.State > Failed {

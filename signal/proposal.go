@@ -13,6 +13,7 @@ var (
 	ErrNotProducer      = errors.New("not a producer of the current set")
 	ErrUnknownParam     = errors.New("unknown parameter")
 	ErrVersionNotActive = errors.New("the parameter's version is not active")
+	ErrTooManyProposals = errors.New("too many open proposals")
 	ErrUnknownProposal  = errors.New("no such open proposal")
 	ErrAlreadyApproved  = errors.New("already approved")
 )
@@ -63,6 +64,9 @@ func (c *Controller) Propose(height int64, producer, param string, value int64) 
 		if !ok || since > height {
 			return 0, fmt.Errorf("propose %s: %w: it belongs to version %d, which is not active at height %d; wait until the version activates", param, ErrVersionNotActive, v, height)
 		}
+	}
+	if len(c.props) >= maxOpenProposals {
+		return 0, fmt.Errorf("propose %s: %w: %d proposals are open, the limit; wait for the next maintenance to decide them", param, ErrTooManyProposals, len(c.props))
 	}
 	p := &proposal{id: c.nextID, proposer: producer, param: param, value: value, height: height, approvals: make([]byte, len(c.set))}
 	c.nextID++
@@ -130,10 +134,19 @@ func (c *Controller) decideProposals() error {
 	return nil
 }
 
+// maxOpenProposals bounds the open proposals a stored state may claim, so a
+// corrupt counter is refused instead of driving a long load loop.
+const maxOpenProposals = 1 << 20
+
 func (c *Controller) saveProposal(p *proposal) error {
-	e := enc(c.vbuf[:0]).u8(formatV1).str(p.proposer).str(p.param).i64(p.value).i64(p.height).bytes(p.approvals)
+	w := c.value()
+	w.String(p.proposer)
+	w.String(p.param)
+	w.I64(p.value)
+	w.I64(p.height)
+	w.Bytes(p.approvals)
 	c.kbuf = appendKey64(c.kbuf, prefixProposal, p.id)
-	return c.put(c.kbuf, e)
+	return c.put(c.kbuf, w)
 }
 
 func (c *Controller) loadProposal(id uint64) error {
@@ -145,9 +158,9 @@ func (c *Controller) loadProposal(id uint64) error {
 	if b == nil {
 		return fmt.Errorf("open proposal %d is missing from the store: the store is corrupt", id)
 	}
-	d := newDec(fmt.Sprintf("%s%d", prefixProposal, id), b)
-	p := &proposal{id: id, proposer: d.str(), param: d.str(), value: d.i64(), height: d.i64(), approvals: d.bytes()}
-	if err := d.done(); err != nil {
+	r := readValue(b)
+	p := &proposal{id: id, proposer: r.String(), param: r.String(), value: r.I64(), height: r.I64(), approvals: r.Bytes()}
+	if err := doneValue(fmt.Sprintf("%s%d", prefixProposal, id), r); err != nil {
 		return err
 	}
 	if len(p.approvals) != len(c.set) || c.paramIndex(p.param) < 0 {
@@ -158,9 +171,10 @@ func (c *Controller) loadProposal(id uint64) error {
 }
 
 func (c *Controller) saveParam(i int) error {
-	e := enc(c.vbuf[:0]).u8(formatV1).i64(c.params[i])
+	w := c.value()
+	w.I64(c.params[i])
 	c.kbuf = append(append(c.kbuf[:0], prefixParam...), c.cfg.Params[i].Name...)
-	return c.put(c.kbuf, e)
+	return c.put(c.kbuf, w)
 }
 
 func (c *Controller) loadParam(i int, name string) error {
@@ -168,7 +182,7 @@ func (c *Controller) loadParam(i int, name string) error {
 	if err != nil || b == nil {
 		return err
 	}
-	d := newDec(prefixParam+name, b)
-	c.params[i] = d.i64()
-	return d.done()
+	r := readValue(b)
+	c.params[i] = r.I64()
+	return doneValue(prefixParam+name, r)
 }

@@ -23,9 +23,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log"
 	"slices"
 	"sync"
+	"syscall"
+
+	"github.com/forkgate/forkgate/storage"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
@@ -128,15 +130,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	// Pebble logs every WAL replay at open through its Infof; a node should
 	// not print storage chatter on each restart. Background errors (failed
 	// compactions, disk trouble) are still reported.
-	po.Logger = quietLogger{}
-	po.EventListener = &pebble.EventListener{
-		BackgroundError: func(err error) { log.Printf("state: %s: pebble background error: %v", dir, err) },
-	}
+	po.Logger = storage.Logger(dir)
+	po.EventListener = &pebble.EventListener{BackgroundError: storage.BackgroundError(dir)}
 	db, err := pebble.Open(dir, po)
 	if errors.Is(err, pebble.ErrDBDoesNotExist) {
 		return nil, fmt.Errorf("state: %s holds no state store; a read-only open needs an existing store", dir)
 	}
 	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("state: open %w", storage.Explain(dir, err))
+		}
 		return nil, fmt.Errorf("state: open %s: %w (check the directory is writable and not used by another process)", dir, err)
 	}
 	s := &Store{
@@ -156,14 +159,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	return s, nil
 }
-
-// quietLogger drops Pebble's informational messages. Fatalf is only called
-// on invariant violations (e.g. corruption found in the LSM) and must not
-// return, so it keeps the default behaviour of exiting with the message.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)              {}
-func (quietLogger) Fatalf(format string, args ...any) { log.Fatalf(format, args...) }
 
 // load checks the format version (initialising a new store) and reads the
 // last committed height and root.
@@ -423,7 +418,7 @@ func (s *Store) Commit(height int64) error {
 		return fmt.Errorf("state: Commit(%d): no prepared block at that height; call Prepare(%d) first", height, height)
 	}
 	if err := s.pending.Commit(s.commitOpts); err != nil {
-		return fmt.Errorf("state: Commit(%d): write batch to %s: %w; the store is still at height %d", height, s.dir, err, s.height)
+		return fmt.Errorf("state: commit block %d: %w; the store is still at height %d", height, storage.Explain(s.dir, err), s.height)
 	}
 	s.pending.Close()
 	s.height, s.root = height, s.pendingRoot

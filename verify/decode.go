@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/forkgate/forkgate/codec"
+
 	"github.com/forkgate/forkgate/chain"
 )
 
@@ -241,7 +243,7 @@ func DescribeTx(raw []byte) (exec, action, sender, detail string) {
 	exec, action, sender = tx.Exec, tx.Action, tx.Sender().String()
 	detail = fmt.Sprintf("nonce %d, fee %d", tx.Nonce, tx.Fee)
 	if tx.Exec == "coins" && tx.Action == "transfer" {
-		r := chain.NewReader(tx.Payload)
+		r := codec.NewReader(tx.Payload)
 		to, amount := r.String(), r.U64()
 		if r.Done("transfer") == nil {
 			detail = fmt.Sprintf("to %s, amount %d, %s", to, amount, detail)

@@ -74,13 +74,13 @@ func ExecBlock(f *Fixture, configPath string, height int64, dir string) (*ExecRe
 	if height > 1 {
 		prevTime = f.Height(height - 1).Block.Time
 	}
-	sched := ex.app.Schedule()
+	sched, sig := ex.app.Schedule(), ex.app.Signal()
 	res.ForksActive, res.ForksActivating = []string{}, []string{}
 	for _, e := range sched.Entries() {
 		k := e.Fork.Key()
-		if sched.IsActive(k, g.Point(height, blk.Time)) {
+		if sched.IsActive(k, g.Point(height, blk.Time), sig) {
 			res.ForksActive = append(res.ForksActive, k)
-			if height == 1 || !sched.IsActive(k, g.Point(height-1, prevTime)) {
+			if height == 1 || !sched.IsActive(k, g.Point(height-1, prevTime), sig) {
 				res.ForksActivating = append(res.ForksActivating, k)
 			}
 		}

@@ -13,7 +13,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+
+	"github.com/forkgate/forkgate/atomicfile"
+	"github.com/forkgate/forkgate/schedule"
 
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"
@@ -110,6 +114,32 @@ func (f *Fixture) Height(h int64) *HeightRecord {
 	return &f.Heights[h-f.Header.From]
 }
 
+// Locator maps the config's activations to heights of the recorded chain:
+// times through the recorded block times, parent heights through the
+// genesis' anchoring, versions through the recorded activations.
+func (f *Fixture) Locator(g *chain.Genesis) schedule.Locator {
+	versions := schedule.VersionHeights{}
+	for _, v := range f.Header.Versions {
+		versions[v.Version] = v.Height
+	}
+	loc := schedule.Locator{VersionHeight: versions.ActivationHeight}
+	if g.ParentStart > 0 {
+		loc.HeightAtParent = g.HeightAtParent
+	}
+	loc.HeightAtTime = func(t int64) (int64, bool) {
+		if t <= g.Time {
+			return 0, true
+		}
+		n := len(f.Heights)
+		i := sort.Search(n, func(i int) bool { return f.Heights[i].Block.Time >= t })
+		if i == n {
+			return 0, false // beyond the recording
+		}
+		return f.Header.From + int64(i), true
+	}
+	return loc
+}
+
 // Root is the recorded state hash at h (the empty tree's root at 0).
 func (f *Fixture) Root(h int64) []byte {
 	if h == 0 {
@@ -189,27 +219,16 @@ func (f *Fixture) Encode(w io.Writer) error {
 	return zw.Close()
 }
 
-// WriteFile writes the fixture to path through a temporary file.
+// WriteFile writes the fixture to path atomically and durably.
 func (f *Fixture) WriteFile(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".fixture-*")
-	if err != nil {
+	var buf bytes.Buffer
+	if err := f.Encode(&buf); err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	err = f.Encode(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, buf.Bytes(), 0o644)
 }
 
 // FixtureError is an unusable fixture (exit code 2).

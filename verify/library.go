@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/forkfile"
+
 	"github.com/forkgate/forkgate/node"
 	"github.com/forkgate/forkgate/schedule"
 	"github.com/pelletier/go-toml/v2"
@@ -190,39 +191,15 @@ type ForkHeight struct {
 	Height     int64  `json:"height"` // -1: unknown (never, or a version not active)
 }
 
-// ForkHeights resolves every fork of sched to a height of this chain:
-// own heights as they are, parent heights through ParentStart, times
-// through the block interval, versions through the recorded activations.
-// Sorted by height, then key.
-func ForkHeights(sched *schedule.Schedule, g *chain.Genesis, blockInterval int64, versions []VersionActivation) []ForkHeight {
+// ForkHeights resolves every fork of sched to a height of this chain with
+// loc (schedule.Locator, the one answer to "where does this fork activate
+// here"). Sorted by height, then key.
+func ForkHeights(sched *schedule.Schedule, loc schedule.Locator) []ForkHeight {
 	var out []ForkHeight
 	for _, e := range sched.Entries() {
-		fh := ForkHeight{Key: e.Fork.Key(), Activation: e.Activation.String(), Height: -1}
-		a := e.Activation
-		switch a.Kind {
-		case schedule.KindHeight:
-			if e.Fork.Domain == schedule.DomainParent {
-				if at, ok := g.HeightAtParent(a.Height); ok {
-					fh.Height = at
-				}
-				fh.Activation = fmt.Sprintf("parent height %d", a.Height)
-			} else {
-				fh.Height = a.Height
-			}
-		case schedule.KindTime:
-			if blockInterval > 0 {
-				d := a.Time - g.Time
-				h := (d + blockInterval - 1) / blockInterval
-				fh.Height = max(h, 0)
-			}
-		case schedule.KindVersion:
-			for _, v := range versions {
-				if v.Version >= a.Version {
-					if fh.Height < 0 || v.Height < fh.Height {
-						fh.Height = v.Height
-					}
-				}
-			}
+		fh := ForkHeight{Key: e.Fork.Key(), Activation: forkfile.FormatActivation(e.Activation, e.Fork.Domain), Height: -1}
+		if at, ok := loc.ActivationHeight(e.Activation, e.Fork.Domain); ok {
+			fh.Height = at
 		}
 		out = append(out, fh)
 	}

@@ -307,7 +307,7 @@ func prepare(c *Chain, o Options, oldFixture *Fixture, work string) (*chainRun, 
 		return nil, err
 	}
 	n := f.Header.To
-	forks := ForkHeights(c.Config.Schedule, g, c.Config.Node.BlockInterval, f.Header.Versions)
+	forks := ForkHeights(c.Config.Schedule, f.Locator(g))
 	cr.target = n
 	var beyond int64 = -1
 	for _, fh := range forks {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forkgate/forkgate/codec"
+
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/state"
 )
@@ -72,7 +74,7 @@ func TestLibraryFixtures(t *testing.T) {
 				t.Errorf("genesis parent_start %d, [library] says %d", g.ParentStart, c.Lib.ParentStart)
 			}
 			inside := 0
-			for _, fh := range ForkHeights(c.Config.Schedule, g, c.Config.Node.BlockInterval, f.Header.Versions) {
+			for _, fh := range ForkHeights(c.Config.Schedule, f.Locator(g)) {
 				if fh.Height > 1 && fh.Height <= f.Header.To {
 					inside++
 				}
@@ -259,7 +261,7 @@ func firstFaultyBlock(t *testing.T, f *Fixture) (height int64, index int, recipi
 			if err != nil || out.Code != chain.CodeOK || tx.Exec != "coins" || tx.Action != "transfer" {
 				continue
 			}
-			r := chain.NewReader(tx.Payload)
+			r := codec.NewReader(tx.Payload)
 			to, amount := r.String(), r.U64()
 			if amount%7 == 0 {
 				a, err := chain.ParseAddress(to, false)

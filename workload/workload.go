@@ -39,6 +39,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/forkgate/forkgate/codec"
+
 	"github.com/forkgate/forkgate/chain"
 )
 
@@ -516,7 +518,7 @@ func (b *block) tokenMove(action string) bool {
 // sha256 of a domain tag, the seed, the chain ID, height, slot, player and
 // k. The move is 1 + (first 8 bytes mod 3), the salt the other 24 bytes.
 func (g *Generator) secretFor(height int64, player chain.Address, slot uint8, k uint32) secret {
-	var w chain.Writer
+	var w codec.Writer
 	w.String("forkgate-workload/game-secret/v1")
 	w.I64(g.seed)
 	w.String(g.chainID)

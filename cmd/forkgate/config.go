@@ -7,9 +7,12 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/forkgate/forkgate/atomicfile"
 
 	"github.com/forkgate/forkgate/forkfile"
 	"github.com/forkgate/forkgate/schedule"
@@ -187,14 +190,16 @@ type showReport struct {
 func newShowCmd() *cobra.Command {
 	var height, tm, parentHeight int64
 	var registry string
+	var versionActive []string
 	c := &cobra.Command{
 		Use:   "show FILE",
 		Short: "List every fork, its activation, and whether it is active at a height",
 		Long: `show lists every fork in the file (and, with --registry, the registered ones it
-omits, as never). With --height (and --time, --parent-height for time and
-parent-height forks) it says which are active there and the parameter values
-in force. Version forks count as not active: their height is known only once
-producers adopt the version.`,
+omits, with their defaults). With --height (and --time, --parent-height for
+time and parent-height forks) it says which are active there and the
+parameter values in force. Version forks count as not active unless
+--version-active says from which height a version is active (their height is
+known only once producers adopt the version).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := outputFormat(cmd)
@@ -213,6 +218,16 @@ producers adopt the version.`,
 			rep := showReport{File: args[0], Title: f.Title, Forks: []showFork{}, Findings: fs}
 			if rep.Findings == nil {
 				rep.Findings = []schedule.Finding{}
+			}
+			oracle := schedule.VersionHeights{}
+			for _, va := range versionActive {
+				v, h, ok := strings.Cut(va, "=")
+				n, err1 := strconv.ParseUint(v, 10, 32)
+				hh, err2 := strconv.ParseInt(h, 10, 64)
+				if !ok || err1 != nil || err2 != nil || n == 0 || hh < 0 {
+					return usageErr("--version-active %q: write VERSION=HEIGHT, e.g. 2=500", va)
+				}
+				oracle[uint32(n)] = hh
 			}
 			at := cmd.Flags().Changed("height")
 			if at {
@@ -239,14 +254,14 @@ producers adopt the version.`,
 					sf.Note = e.Fork.Note
 				}
 				if at {
-					active := s.IsActive(e.Fork.Key(), b)
+					active := s.IsActive(e.Fork.Key(), b, oracle)
 					sf.Active = &active
 				}
 				rep.Forks = append(rep.Forks, sf)
 			}
 			if at {
 				for _, name := range s.Params() {
-					if v, ok := s.ParamValue(name, height); ok {
+					if v, ok := s.ParamValue(name, b, oracle); ok {
 						rep.Params = append(rep.Params, showParam{Name: name, Value: v.Text})
 					}
 				}
@@ -262,7 +277,8 @@ producers adopt the version.`,
 	c.Flags().Int64Var(&height, "height", 0, "height to evaluate")
 	c.Flags().Int64Var(&tm, "time", 0, "block time (unix seconds) for time forks")
 	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height for parent-height forks")
-	c.Flags().StringVar(&registry, "registry", "", "registry file; registered forks the file omits are shown as never")
+	c.Flags().StringVar(&registry, "registry", "", "registry file; registered forks the file omits are shown with their defaults")
+	c.Flags().StringArrayVar(&versionActive, "version-active", nil, "VERSION=HEIGHT: evaluate version forks as if the version is active from HEIGHT (repeatable)")
 	return c
 }
 
@@ -402,7 +418,7 @@ record at the top. Every other comment and the layout are kept.`,
 				_, err := cmd.OutOrStdout().Write(out)
 				return err
 			}
-			if err := writeFileAtomic(args[0], out); err != nil {
+			if err := replaceConfig(args[0], out); err != nil {
 				return usageErr("writing %s: %v", args[0], err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: set %s = %s\n", args[0], args[1], args[2])
@@ -446,7 +462,7 @@ diff. With --check it changes nothing and exits 1 if a file is not canonical.`,
 				}
 				differ = append(differ, path)
 				if !check {
-					if err := writeFileAtomic(path, out); err != nil {
+					if err := replaceConfig(path, out); err != nil {
 						return usageErr("writing %s: %v", path, err)
 					}
 				}
@@ -469,18 +485,14 @@ diff. With --check it changes nothing and exits 1 if a file is not canonical.`,
 	return c
 }
 
-// writeFileAtomic replaces a file through a rename, so an interrupted write
-// never leaves half a config behind.
-func writeFileAtomic(path string, data []byte) error {
+// replaceConfig rewrites a config in place, keeping its permissions; an
+// interrupted write never leaves half a config behind.
+func replaceConfig(path string, data []byte) error {
 	mode := os.FileMode(0o644)
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp := path + ".forkgate-tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, mode)
 }
 
 // forkPointsFromConfig gathers a config's fork-ID points (see

@@ -15,7 +15,7 @@ func TestConfigLintExitCodes(t *testing.T) {
 		code int
 		has  string
 	}{
-		{"examples clean", []string{"config", "lint", "--registry", "../../examples/registry/forkgate.toml", "--parent", "../../examples/chains/main.toml",
+		{"examples clean", []string{"config", "lint", "--registry", "../../examples/registry/sample-chain.toml", "--parent", "../../examples/chains/main.toml",
 			"../../examples/chains/main.toml", "../../examples/chains/para-a.toml", "../../examples/chains/para-b.toml"}, 0, "0 error(s)"},
 		{"chain33 file has findings", []string{"config", "lint", "../../forkfile/testdata/chain33.para.toml"}, 1, "chain33.para.toml:14:1: error: fork system.ForkTicketFundAddrV1 has no comment"},
 		{"duplicate key", []string{"config", "lint", "../../forkfile/testdata/malformed_dup.toml"}, 2, "malformed_dup.toml:6:1"},
@@ -23,7 +23,7 @@ func TestConfigLintExitCodes(t *testing.T) {
 		{"height below -1", []string{"config", "lint", "../../forkfile/testdata/malformed_neg.toml"}, 2, "malformed_neg.toml:7:9"},
 		{"missing file", []string{"config", "lint", "nope.toml"}, 2, "check the path"},
 		{"bad format flag", []string{"config", "lint", "--format", "xml", "../../examples/chains/main.toml"}, 2, "text or json"},
-		{"strict registry", []string{"config", "lint", "--strict", "--registry", "../../examples/registry/forkgate.toml", "../../examples/chains/para-a.toml"}, 1, "missing-fork"},
+		{"strict registry", []string{"config", "lint", "--strict", "--registry", "../../examples/registry/sample-chain.toml", "../../examples/chains/para-a.toml"}, 1, "missing-fork"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

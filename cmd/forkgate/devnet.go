@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/forkgate/forkgate/devnet"
+
 	"github.com/forkgate/forkgate/node"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +18,7 @@ func init() { register(newDevnetCmd) }
 
 func newDevnetCmd() *cobra.Command {
 	var (
-		o         node.DevnetOptions
+		o         devnet.Options
 		perProd   string
 		upgradeAt int64
 	)
@@ -65,7 +67,7 @@ which the last lines and the status API show.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res, err := node.Devnet(ctx, o)
+			res, err := devnet.Run(ctx, o)
 			if err != nil {
 				return nodeErr(err)
 			}
@@ -79,7 +81,7 @@ which the last lines and the status API show.`,
 	f.StringVar(&o.Home, "home", "", "home directory to use or continue (default: a temporary one, removed at the end)")
 	f.BoolVar(&o.Keep, "keep", false, "keep the temporary home and print its path")
 	f.IntVar(&o.Producers, "producers", node.DefaultProducers, "number of producers")
-	f.Int64Var(&o.Blocks, "blocks", node.DefaultDevnetBlocks, "blocks to produce")
+	f.Int64Var(&o.Blocks, "blocks", devnet.DefaultBlocks, "blocks to produce")
 	f.Int64Var(&upgradeAt, "upgrade-at", 20, "height from which every producer signals --upgrade-version (0: never)")
 	f.Uint32Var(&o.UpgradeVersion, "upgrade-version", 2, "version producers upgrade to")
 	f.StringVar(&perProd, "producer-upgrade", "", "per-producer upgrade heights, e.g. p1=30,p2=35 (others: --upgrade-at)")

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/devnet"
+
 	"github.com/forkgate/forkgate/node"
 )
 
@@ -135,12 +138,18 @@ func TestDevnetCLIOutOfTheBox(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("devnet json: exit %d\n%s", code, errOut)
 	}
-	var res node.DevnetResult
+	var res devnet.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Height != 45 || res.PayoutV2Height != 12 {
-		t.Fatalf("devnet result: %+v", res)
+	payout := int64(-1)
+	for _, f := range res.SwitchedOn {
+		if f.Key == chain.ForkGamePayoutV2.Key() {
+			payout = f.Height
+		}
+	}
+	if res.Height != 45 || payout != 12 {
+		t.Fatalf("devnet result: %s switched on at %d, want 12: %+v", chain.ForkGamePayoutV2.Key(), payout, res)
 	}
 	if _, _, code := runCLI(t, "devnet", "--producer-upgrade", "p9=3", "--http", "off"); code != 2 {
 		t.Fatalf("unknown producer: exit %d", code)

@@ -3,8 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/forkgate/forkgate/buildinfo"
 	"io"
+
+	"github.com/forkgate/forkgate/buildinfo"
 
 	"github.com/spf13/cobra"
 )

@@ -1,26 +1,28 @@
-package node
+package devnet
 
 import (
 	"bytes"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/forkgate/forkgate/chain"
+	"github.com/forkgate/forkgate/node"
 )
 
 func TestDevnetActivatesVersion2(t *testing.T) {
 	var out bytes.Buffer
 	var apiHeight int64 = -1
-	o := DevnetOptions{
+	o := Options{
 		Home:             t.TempDir() + "/home",
 		Producers:        4,
 		ProducerUpgrades: map[string]int64{"p1": 30, "p2": 35, "p3": 40},
 		Blocks:           60,
 		Out:              &out,
-		Node:             testOptions(),
 	}
 	var addr string
 	o.OnServe = func(a string) { addr = a }
-	res, err := Devnet(t.Context(), o)
+	res, err := Run(t.Context(), o)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -34,10 +36,16 @@ func TestDevnetActivatesVersion2(t *testing.T) {
 	// p1..p3 (3 of 4 = 75%) signal 2 from 40 at the latest: locked in
 	// during a period after 40, active after the next maintenance (the
 	// workload's votes reorder the set, so the exact height depends on it).
-	if res.PayoutV2Height < 42 || res.PayoutV2Height > 60 || (res.PayoutV2Height-2)%10 != 0 {
-		t.Fatalf("game.ForkGamePayoutV2 switched on at %d, want a maintenance height after 40\n%s", res.PayoutV2Height, out.String())
+	at := int64(-1)
+	for _, f := range res.SwitchedOn {
+		if f.Key == chain.ForkGamePayoutV2.Key() {
+			at = f.Height
+		}
 	}
-	active := fmt.Sprintf("version 2 active from height %d; forks switched on with it: game.ForkGamePayoutV2", res.PayoutV2Height)
+	if at < 42 || at > 60 || (at-2)%10 != 0 {
+		t.Fatalf("%s switched on at %d, want a maintenance height after 40\n%s", chain.ForkGamePayoutV2.Key(), at, out.String())
+	}
+	active := fmt.Sprintf("version 2 active from height %d; forks switched on with it: %s", at, chain.ForkGamePayoutV2.Key())
 	for _, s := range []string{"status API on http://127.0.0.1:", "v2 started", "v2 locked_in", active, "p4 v1"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("output lacks %q", s)
@@ -48,7 +56,7 @@ func TestDevnetActivatesVersion2(t *testing.T) {
 		t.Log(out.String())
 	}
 	// The same home continues, and the status read from its data agrees.
-	st, err := ReadStatus(o.Home, testOptions())
+	st, err := node.ReadStatus(o.Home, node.Options{})
 	if err != nil || st.Height != 60 || st.StateHash != res.StateHash {
 		t.Fatalf("status after devnet: %+v %v", st, err)
 	}

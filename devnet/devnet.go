@@ -1,17 +1,25 @@
-package node
+// Package devnet rehearses a network-wide version upgrade in one process: a
+// solo node (package node) whose producers switch the version they signal at
+// heights of their own, with the transaction source busy, progress printed
+// per block and the status API served meanwhile.
+package devnet
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/forkgate/forkgate/node"
+	"github.com/forkgate/forkgate/nodestatus"
 )
 
-// DevnetOptions configure Devnet. Zero values take the defaults.
-type DevnetOptions struct {
+// Options configure Run. Zero values take the defaults.
+type Options struct {
 	Home      string // "": a temporary home, removed at the end unless Keep
 	Keep      bool
 	Producers int   // default 4
@@ -28,35 +36,36 @@ type DevnetOptions struct {
 	Pace             time.Duration
 	Every            int64     // progress line every N blocks (default 1)
 	Out              io.Writer // progress; nil: none
-	Node             Options
+	Node             node.Options
 	// OnServe is called with the status API address once it listens.
 	OnServe func(addr string)
 }
 
-// DevnetResult summarises a devnet run.
-type DevnetResult struct {
-	Home       string        `json:"home,omitempty"` // empty when the temporary home was removed
-	HTTP       string        `json:"-"`              // the status API served during the run
-	Height     int64         `json:"height"`
-	StateHash  string        `json:"state_hash"`
-	Blocks     int64         `json:"blocks"`
-	Txs        int64         `json:"txs"`
-	OK         int64         `json:"ok"`
-	Failed     int64         `json:"failed"`
-	Duration   time.Duration `json:"duration_ns"`
-	BlocksPerS float64       `json:"blocks_per_second"`
-	TxsPerS    float64       `json:"txs_per_second"`
-	Versions   []VersionInfo `json:"versions"`
-	// PayoutV2Height is where game.ForkGamePayoutV2 switched on (-1: not yet).
-	PayoutV2Height int64 `json:"payout_v2_height"`
+// Result summarises a devnet run.
+type Result struct {
+	Home       string                   `json:"home,omitempty"` // empty when the temporary home was removed
+	HTTP       string                   `json:"-"`              // the status API served during the run
+	Height     int64                    `json:"height"`
+	StateHash  string                   `json:"state_hash"`
+	Blocks     int64                    `json:"blocks"`
+	Txs        int64                    `json:"txs"`
+	OK         int64                    `json:"ok"`
+	Failed     int64                    `json:"failed"`
+	Duration   time.Duration            `json:"duration_ns"`
+	BlocksPerS float64                  `json:"blocks_per_second"`
+	TxsPerS    float64                  `json:"txs_per_second"`
+	Versions   []nodestatus.VersionInfo `json:"versions"`
+	// SwitchedOn lists the forks that switched on during the run, with the
+	// height each is active from.
+	SwitchedOn []nodestatus.ForkInfo `json:"switched_on"`
 }
 
-// DefaultDevnetBlocks is how long a devnet runs by default: long enough for
+// DefaultBlocks is how long a devnet runs by default: long enough for
 // producers upgrading at the default heights to activate version 2.
-const DefaultDevnetBlocks = 60
+const DefaultBlocks = 60
 
 // devnetNodeTable renders the [node.producer.*] tables of a devnet.
-func devnetNodeTable(o DevnetOptions) string {
+func devnetNodeTable(o Options) string {
 	var b strings.Builder
 	names := make([]string, 0, o.Producers)
 	for i := 1; i <= o.Producers; i++ {
@@ -72,16 +81,16 @@ func devnetNodeTable(o DevnetOptions) string {
 	return b.String()
 }
 
-// Devnet starts a solo node with N producers in round-robin slots, each with
+// Run starts a solo node with N producers in round-robin slots, each with
 // its own upgrade height, runs blocks with the transaction source busy,
 // prints progress, serves the status API, and stops after Blocks blocks.
 // With an existing Home it continues that chain.
-func Devnet(ctx context.Context, o DevnetOptions) (res *DevnetResult, err error) {
+func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if o.Producers == 0 {
-		o.Producers = DefaultProducers
+		o.Producers = node.DefaultProducers
 	}
 	if o.Blocks == 0 {
-		o.Blocks = DefaultDevnetBlocks
+		o.Blocks = DefaultBlocks
 	}
 	if o.UpgradeVersion == 0 {
 		o.UpgradeVersion = 2
@@ -121,10 +130,10 @@ func Devnet(ctx context.Context, o DevnetOptions) (res *DevnetResult, err error)
 			}()
 		}
 	}
-	if _, err := os.Stat(Home(home).Config()); err != nil {
-		io := InitOptions{Producers: o.Producers, Seed: o.Seed, NodeTable: devnetNodeTable(o),
+	if _, err := os.Stat(node.Home(home).Config()); err != nil {
+		io := node.InitOptions{Producers: o.Producers, Seed: o.Seed, NodeTable: devnetNodeTable(o),
 			NodeKeys: map[string]string{"txs_per_block": fmt.Sprint(o.TxsPerBlock), "workload": fmt.Sprintf("%q", o.Workload)}}
-		if err := Init(home, io); err != nil {
+		if err := node.Init(home, io); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(out, "devnet: initialised %s with %d producers\n", home, o.Producers)
@@ -135,12 +144,12 @@ func Devnet(ctx context.Context, o DevnetOptions) (res *DevnetResult, err error)
 	if opts.Log == nil {
 		opts.Log = out
 	}
-	n, err := Open(home, opts)
+	n, err := node.Open(home, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer n.Close()
-	res = &DevnetResult{Home: home, PayoutV2Height: -1}
+	res = &Result{Home: home, SwitchedOn: []nodestatus.ForkInfo{}}
 	if o.HTTP != "off" {
 		addr := o.HTTP
 		if addr == "" {
@@ -169,15 +178,16 @@ func Devnet(ctx context.Context, o DevnetOptions) (res *DevnetResult, err error)
 	}
 	fmt.Fprintf(out, "devnet: producers %s; running %d blocks from height %d\n", strings.Join(plan, ", "), o.Blocks, n.Height())
 
+	startHeight := n.Height()
 	began := time.Now()
-	err = n.Run(ctx, RunOptions{Blocks: o.Blocks, Pace: o.Pace, OnBlock: func(r BlockReport) {
+	err = n.Run(ctx, node.RunOptions{Blocks: o.Blocks, Pace: o.Pace, OnBlock: func(r node.BlockReport) {
 		res.Blocks++
 		res.Txs += int64(r.Txs)
 		res.OK += int64(r.OK)
 		res.Failed += int64(r.Failed)
 		if r.Height%o.Every == 0 {
 			fmt.Fprintf(out, "height %5d  hash %s  proposer %-3s v%d  txs %3d ok %3d failed %3d  %s\n",
-				r.Height, shortHash(r.AppHash), r.ProposerName, r.Version, r.Txs, r.OK, r.Failed, n.versionLine())
+				r.Height, shortHash(r.AppHash), r.ProposerName, r.Version, r.Txs, r.OK, r.Failed, versionLine(n))
 		}
 	}})
 	res.Duration = time.Since(began)
@@ -190,10 +200,11 @@ func Devnet(ctx context.Context, o DevnetOptions) (res *DevnetResult, err error)
 	}
 	res.Height, res.StateHash, res.Versions = st.Height, st.StateHash, st.Versions
 	for _, f := range st.Forks.All {
-		if f.Key == "game.ForkGamePayoutV2" && f.Active {
-			res.PayoutV2Height = f.Height
+		if f.Active && f.Height > startHeight {
+			res.SwitchedOn = append(res.SwitchedOn, f)
 		}
 	}
+	sort.SliceStable(res.SwitchedOn, func(i, j int) bool { return res.SwitchedOn[i].Height < res.SwitchedOn[j].Height })
 	if s := res.Duration.Seconds(); s > 0 {
 		res.BlocksPerS = float64(res.Blocks) / s
 		res.TxsPerS = float64(res.Txs) / s
@@ -212,13 +223,15 @@ func Devnet(ctx context.Context, o DevnetOptions) (res *DevnetResult, err error)
 
 // versionLine is the signal state of every declared version, e.g.
 // "v2 started 2/4 (need 3)".
-func (n *Node) versionLine() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	st := n.app.Signal().Status()
-	parts := make([]string, 0, len(st.Versions))
-	sort.Slice(st.Versions, func(i, j int) bool { return st.Versions[i].Version < st.Versions[j].Version })
-	for _, v := range st.Versions {
+func versionLine(n *node.Node) string {
+	st, err := n.Status()
+	if err != nil {
+		return err.Error()
+	}
+	vs := st.Signal.Versions
+	parts := make([]string, 0, len(vs))
+	sort.Slice(vs, func(i, j int) bool { return vs[i].Version < vs[j].Version })
+	for _, v := range vs {
 		switch v.State {
 		case "active":
 			parts = append(parts, fmt.Sprintf("v%d active since %d", v.Version, v.SinceHeight))
@@ -229,4 +242,12 @@ func (n *Node) versionLine() string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+func shortHash(b []byte) string {
+	s := hex.EncodeToString(b)
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
 }
