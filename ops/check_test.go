@@ -158,9 +158,13 @@ func TestOpsCheck(t *testing.T) {
 			fail: map[string]string{upgradedoc.CheckConfigForks: "got 48 at "}},
 		{name: "other chain", binary: func(*testing.T) string { return s.relDir }, config: readFile(t, "../testdata/chains/future/config.toml"),
 			fail: map[string]string{upgradedoc.CheckConfigForks: `"forkgate.library.future"`}},
-		{name: "tampered archive", binary: func(t *testing.T) string { return copyDir(t, func(d string) { flip(filepath.Join(d, filepath.Base(archive)), -1) }) }, config: newCfg,
+		{name: "tampered archive", binary: func(t *testing.T) string {
+			return copyDir(t, func(d string) { flip(filepath.Join(d, filepath.Base(archive)), -1) })
+		}, config: newCfg,
 			fail: map[string]string{upgradedoc.CheckBinarySHA256: "has sha256"}, skipped: []string{upgradedoc.CheckBinaryVersion, upgradedoc.CheckReleaseSignature}},
-		{name: "tampered checksums", binary: func(t *testing.T) string { return copyDir(t, func(d string) { flip(filepath.Join(d, filepath.Base(sums)), 3) }) }, config: newCfg,
+		{name: "tampered checksums", binary: func(t *testing.T) string {
+			return copyDir(t, func(d string) { flip(filepath.Join(d, filepath.Base(sums)), 3) })
+		}, config: newCfg,
 			fail: map[string]string{upgradedoc.CheckReleaseSignature: "does not match its signature"}, skipped: []string{upgradedoc.CheckBinaryVersion, upgradedoc.CheckBinarySHA256}},
 		{name: "tampered signature", binary: func(t *testing.T) string {
 			return copyDir(t, func(d string) { flip(filepath.Join(d, filepath.Base(sums)+".minisig"), 100) })
