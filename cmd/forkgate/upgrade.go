@@ -120,7 +120,7 @@ a suggestion that fails lint or compat exits 1 with the findings.`,
 				if ci.Head, err = strconv.ParseInt(h, 10, 64); err != nil || ci.Head < 0 {
 					return usageErr("--head %q is not a height", h)
 				}
-				if ph, _ := perChain("--parent-head", parentHeads, i, len(chains), false); ph != "" {
+				if ph, _ := perChain("--parent-head", parentHeads, i, len(chains), false); ph != "" && ph != "-" {
 					if ci.ParentHead, err = strconv.ParseInt(ph, 10, 64); err != nil || ci.ParentHead < 0 {
 						return usageErr("--parent-head %q is not a height", ph)
 					}
@@ -177,7 +177,7 @@ a suggestion that fails lint or compat exits 1 with the findings.`,
 	f.StringSliceVar(&chains, "chain", nil, "a chain's new config (repeatable)")
 	f.StringSliceVar(&bases, "base", nil, "the config the chain runs now (once, or once per --chain)")
 	f.StringSliceVar(&heads, "head", nil, "the chain's height now (once, or once per --chain)")
-	f.StringSliceVar(&parentHeads, "parent-head", nil, "the parent chain's height now, for parent-height forks (once, or once per --chain)")
+	f.StringSliceVar(&parentHeads, "parent-head", nil, "the parent chain's height now, for parent-height forks (once, or once per --chain; - for none)")
 	f.StringVar(&parent, "parent", "", "the parent chain's new config, for chains that follow its heights")
 	f.StringVar(&reasonFile, "reason", "", "file with the upgrade reason (default: the release notes)")
 	f.StringSliceVar(&stores, "store", nil, "store URL the release is published in (default: the release's published.json)")
