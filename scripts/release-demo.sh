@@ -15,6 +15,7 @@ dir=${2:-out/release-demo}
 cd "$(dirname "$0")/.."
 rm -rf "$dir"
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 fg=$(cd "$(dirname "$fg")" && pwd)/$(basename "$fg")
 
 step() { printf '\n== %s\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
@@ -48,10 +49,10 @@ step "the new release, classified against the old one" \
   "$fg" release build --version 0.2.0 --previous "$dir/releases/0.1.0" --allow-dirty \
   --notes "$dir/notes-0.2.0.md" --sign "$dir/release.key" --out "$dir/releases/0.2.0"
 step "publish both to the artifact store (immutable objects, read back)" \
-  "$fg" release publish "$dir/releases/0.1.0" --store "file://$PWD/$dir/store" --pubkey "$dir/release.pub"
-"$fg" release publish "$dir/releases/0.2.0" --store "file://$PWD/$dir/store" --pubkey "$dir/release.pub"
+  "$fg" release publish "$dir/releases/0.1.0" --store "file://$dir/store" --pubkey "$dir/release.pub"
+"$fg" release publish "$dir/releases/0.2.0" --store "file://$dir/store" --pubkey "$dir/release.pub"
 step "publishing again is a no-op" \
-  "$fg" release publish "$dir/releases/0.2.0" --store "file://$PWD/$dir/store"
+  "$fg" release publish "$dir/releases/0.2.0" --store "file://$dir/store"
 
 step "one upgrade document per chain, heights computed and checked per chain" \
   "$fg" upgrade doc --release "$dir/releases/0.2.0" --pubkey "$dir/release.pub" \
@@ -62,7 +63,7 @@ step "one upgrade document per chain, heights computed and checked per chain" \
 doc="$dir/docs/UPGRADE-0.2.0-forkgate.library.main.json"
 
 step "the operator fetches 0.2.0: signature, checksum, the binary's own version" \
-  "$fg" release fetch "file://$PWD/$dir/store/0.2.0" --pubkey "$dir/release.pub" --out "$dir/operator/forkgate-0.2.0"
+  "$fg" release fetch "file://$dir/store/0.2.0" --pubkey "$dir/release.pub" --out "$dir/operator/forkgate-0.2.0"
 step "a node of the main chain, still on the old config" \
   "$fg" node init "$dir/operator/home" --config upgradedoc/testdata/base/main.toml --chain-id forkgate-main
 
