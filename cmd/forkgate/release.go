@@ -422,7 +422,8 @@ func newReleaseVerifyCmd() *cobra.Command {
 signature over the checksums (mandatory with --pubkey), the archive's and
 the manifest's checksums, the manifest inside the archive, the binary's
 sha256, and the binary's own "version --format json" against the manifest
-(when the release is for this machine). Exit 1 when a check fails.`,
+(when the release is for this machine and --pubkey was given: an
+unauthenticated binary is never run). Exit 1 when a check fails.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := outputFormat(cmd)
@@ -435,7 +436,8 @@ sha256, and the binary's own "version --format json" against the manifest
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			r, err := release.Open(ctx, args[0], release.OpenOptions{Key: key, RunBinary: true})
+			// The binary runs only once a trusted signature vouched for it.
+			r, err := release.Open(ctx, args[0], release.OpenOptions{Key: key, RunBinary: key != nil})
 			if err != nil {
 				return releaseErr(err)
 			}
@@ -443,6 +445,9 @@ sha256, and the binary's own "version --format json" against the manifest
 				return writeJSON(cmd.OutOrStdout(), reportOf(r))
 			}
 			printOpen(cmd.OutOrStdout(), "verified", reportOf(r))
+			if key == nil {
+				fmt.Fprintln(cmd.OutOrStdout(), "  version:   not run: give --pubkey so the binary runs only after its signature is checked")
+			}
 			return nil
 		},
 	}
