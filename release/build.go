@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"aead.dev/minisign"
+	"github.com/forkgate/forkgate/atomicfile"
 	"github.com/forkgate/forkgate/buildinfo"
 )
 
@@ -206,7 +207,7 @@ func Assemble(dir string, m *Manifest, bin string, key *minisign.PrivateKey) (*B
 		writes = append(writes, file{out.Signature, sign(*key, sums, trusted)})
 	}
 	for _, w := range writes {
-		if err := writeFileSync(w.path, w.data, 0o644); err != nil {
+		if err := atomicfile.Write(w.path, w.data, 0o644); err != nil {
 			return nil, err
 		}
 	}
@@ -360,44 +361,4 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 		return 0, fmt.Errorf("output larger than %d bytes", l.n)
 	}
 	return l.b.Write(p)
-}
-
-// writeFileSync writes a file through a temporary name and fsyncs it and its
-// directory, so a crash leaves either nothing or the whole file.
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %v", path, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %v", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

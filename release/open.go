@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"aead.dev/minisign"
+	"github.com/forkgate/forkgate/atomicfile"
 	"github.com/forkgate/forkgate/buildinfo"
 )
 
@@ -270,5 +271,5 @@ func (r *Release) ExtractBinary(dst string) error {
 	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, dst)
+	return atomicfile.Rename(tmp, dst)
 }

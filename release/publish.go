@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"aead.dev/minisign"
+	"github.com/forkgate/forkgate/atomicfile"
 )
 
 // Published is the outcome of Publish, also written to DIR/published.json
@@ -94,7 +95,7 @@ func Publish(ctx context.Context, dir string, s Store, o OpenOptions) (*Publishe
 		pub.Stores = append(pub.Stores, here)
 	}
 	b, _ := json.MarshalIndent(pub, "", "  ")
-	if err := writeFileSync(filepath.Join(dir, PublishedFile), append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, PublishedFile), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return pub, nil
@@ -261,7 +262,7 @@ func Fetch(ctx context.Context, rawURL string, o FetchOptions) (*Release, error)
 		}
 	}
 	for _, n := range names {
-		if err := writeFileSync(filepath.Join(o.Out, n), files[n], 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(o.Out, n), files[n], 0o644); err != nil {
 			return nil, err
 		}
 	}

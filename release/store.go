@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/forkgate/forkgate/atomicfile"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -141,7 +142,7 @@ func (s *fileStore) Put(ctx context.Context, name string, data []byte) (bool, er
 		}
 		return false, err
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(p)); err != nil {
 		return false, err
 	}
 	return true, readBack(ctx, s, name, data)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"aead.dev/minisign"
+	"github.com/forkgate/forkgate/atomicfile"
 	"github.com/forkgate/forkgate/forkfile"
 	"github.com/forkgate/forkgate/release"
 	"github.com/forkgate/forkgate/schedule"
@@ -363,19 +364,11 @@ func WriteFiles(dir string, docs []*Document) ([]string, error) {
 			ext  string
 			data []byte
 		}{{".json", d.Encode()}, {".md", []byte(Markdown(d, DocName(d)+".json"))}} {
-			if err := writeFile(stem+f.ext, f.data); err != nil {
+			if err := atomicfile.Write(stem+f.ext, f.data, 0o644); err != nil {
 				return nil, err
 			}
 			out = append(out, stem+f.ext)
 		}
 	}
 	return out, nil
-}
-
-func writeFile(p string, data []byte) error {
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
 }
