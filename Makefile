@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/forkgate
 
-.PHONY: build test demo release-demo tour verify bench fuzz
+.PHONY: build test demo release-demo tour verify bench fuzz fuzz-short
 
 # The commit is stamped at link time (GOFLAGS may turn VCS stamping off).
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
@@ -45,6 +45,17 @@ verify: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Every fuzz test, as DIR:Name. `make fuzz` runs each for FUZZTIME; CI runs
+# `make fuzz-short` (a few seconds each); `make test` runs their seed corpora.
+FUZZ_TARGETS = forkfile:FuzzRead chain:FuzzParseGenesis node:FuzzParseKey node:FuzzBlockFile \
+	signal:FuzzParseScenario state:FuzzStoreMatchesModel
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./forkfile/
+	@for t in $(FUZZ_TARGETS); do \
+		dir=$${t%%:*}; name=$${t##*:}; \
+		echo "== fuzz $$dir $$name for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) ./$$dir/ || exit 1; \
+	done
+
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=4s

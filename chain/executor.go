@@ -36,17 +36,20 @@ func (c *Context) Active(h schedule.Handle) bool { return c.Rules.Active(h) }
 // Param is an integer parameter's value for this block.
 func (c *Context) Param(p param) int64 { return p.in(c.Rules) }
 
-// Result codes of a rejected transaction. Code 0 is success.
+// Result codes of a transaction. Code 0 is success. The numbers are part of
+// every block's results (CometBFT hashes them into the next header's
+// LastResultsHash) and of recorded fixtures: they are written out, never
+// renumbered, and new codes take new numbers (TestResultCodesArePinned).
 const (
-	CodeOK uint32 = iota
-	CodeDecode
-	CodeSignature
-	CodeChainID
-	CodeNonce
-	CodeFee
-	CodeUnknownExec
-	CodeExec
-	CodeBadBlock
+	CodeOK          uint32 = 0
+	CodeDecode      uint32 = 1
+	CodeSignature   uint32 = 2
+	CodeChainID     uint32 = 3
+	CodeNonce       uint32 = 4
+	CodeFee         uint32 = 5
+	CodeUnknownExec uint32 = 6
+	CodeExec        uint32 = 7
+	CodeBadBlock    uint32 = 8
 )
 
 // TxError rejects a transaction with a reason a user can act on.

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,14 @@ import (
 	"os"
 
 	"github.com/forkgate/forkgate/schedule"
+)
+
+// Bounds of genesis values: integers a chain computes with (heights, times)
+// stay far from overflow.
+const (
+	MaxTime          = 253402300799 // 9999-12-31T23:59:59Z
+	MaxHeight        = 1 << 50
+	MaxProducerSlots = 1 << 10
 )
 
 // GenesisFormat versions genesis.json.
@@ -69,8 +78,17 @@ func (g *Genesis) Validate() error {
 	case len(g.Producers) == 0:
 		return fmt.Errorf("genesis: no producers; list at least one")
 	}
-	if g.ParentStart < 0 {
-		return fmt.Errorf("genesis: parent_start %d is negative", g.ParentStart)
+	if g.ParentStart < 0 || g.ParentStart > MaxHeight {
+		return fmt.Errorf("genesis: parent_start %d: use 0 (not a parallel chain) or a parent height up to %d", g.ParentStart, int64(MaxHeight))
+	}
+	if g.Time < 0 || g.Time > MaxTime {
+		return fmt.Errorf("genesis: genesis_time %d: use unix seconds from 0 to %d (year 9999)", g.Time, int64(MaxTime))
+	}
+	if g.MaintenanceInterval > MaxHeight {
+		return fmt.Errorf("genesis: maintenance_interval %d is above %d", g.MaintenanceInterval, int64(MaxHeight))
+	}
+	if g.ProducerSlots > MaxProducerSlots {
+		return fmt.Errorf("genesis: producer_slots %d is above %d", g.ProducerSlots, MaxProducerSlots)
 	}
 	if g.SignalMode != "default" && g.SignalMode != "tron" {
 		return fmt.Errorf("genesis: signal_mode %q must be default or tron", g.SignalMode)
@@ -101,15 +119,32 @@ func (g *Genesis) Hash() [32]byte {
 	return sha256.Sum256(b)
 }
 
+// MaxGenesisFile bounds genesis.json: a million funded accounts fit.
+const MaxGenesisFile = 256 << 20
+
 // LoadGenesis reads and validates genesis.json.
 func LoadGenesis(path string) (*Genesis, error) {
+	if st, err := os.Stat(path); err == nil && st.Size() > MaxGenesisFile {
+		return nil, fmt.Errorf("%s: %d bytes, above the %d-byte limit of a genesis file", path, st.Size(), MaxGenesisFile)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return ParseGenesis(path, b)
+}
+
+// ParseGenesis decodes and validates a genesis file's JSON; unknown fields
+// are refused, so a misspelt setting is an error rather than a default.
+func ParseGenesis(path string, b []byte) (*Genesis, error) {
 	var g Genesis
-	if err := json.Unmarshal(b, &g); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: trailing data after the genesis object", path)
 	}
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)

@@ -160,9 +160,11 @@ func (br *blockReader) Next() (*Block, error) {
 	if size > maxBlockBytes {
 		return nil, fmt.Errorf("%s: block %d claims %d bytes: the file is damaged", br.name, br.next, size)
 	}
-	raw := make([]byte, size)
-	if _, err := io.ReadFull(br.r, raw); err != nil {
-		return nil, fmt.Errorf("%s: truncated in block %d (%v): re-export it", br.name, br.next, err)
+	// Read what the file holds rather than allocating the size it claims:
+	// a damaged length then costs what the file is, not 64 MiB per block.
+	raw, err := io.ReadAll(io.LimitReader(br.r, int64(size)))
+	if err != nil || len(raw) != int(size) {
+		return nil, fmt.Errorf("%s: truncated in block %d (%d of %d bytes): re-export it", br.name, br.next, len(raw), size)
 	}
 	br.sum.Write(lb[:])
 	br.sum.Write(raw)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,5 +183,42 @@ func TestImportTamperedFails(t *testing.T) {
 	writeFile(t, file, good[:len(good)-40])
 	if _, err := dst3.Import(file, ImportOptions{}); err == nil || !strings.Contains(err.Error(), "re-export") {
 		t.Fatalf("truncated: %v", err)
+	}
+}
+
+// TestImportRefusesBadTimes: a block whose time is 0, before the genesis, or
+// not after its parent's is refused before it runs or is stored, with the
+// height and both times in the message.
+func TestImportRefusesBadTimes(t *testing.T) {
+	src := openNode(t, newHome(t, InitOptions{}), testOptions())
+	runTo(t, src, 12)
+	file := filepath.Join(t.TempDir(), "blocks.fgb")
+	exportTo(t, src, file, 0, 0)
+	good, _ := os.ReadFile(file)
+	tests := []struct {
+		name   string
+		height int64
+		time   func(prev int64) int64
+		at     int64 // the node's height afterwards
+		want   string
+	}{
+		{"time zero", 1, func(int64) int64 { return 0 }, 0, "before the genesis time"},
+		{"equal to the parent", 8, func(prev int64) int64 { return prev }, 7, "not after block 7's time"},
+		{"backwards", 9, func(prev int64) int64 { return prev - 100 }, 8, "not after block 8's time"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			writeFile(t, file, good)
+			prev := DefaultGenesisTime + (tc.height-1)*5
+			rewriteBlockFile(t, file, tc.height, func(b *Block) { b.Time = tc.time(prev) })
+			dst := openNode(t, newHome(t, InitOptions{}), testOptions())
+			_, err := dst.Import(file, ImportOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), fmt.Sprintf("block %d", tc.height)) {
+				t.Fatalf("import: %v, want an error with %q", err, tc.want)
+			}
+			if dst.Height() != tc.at || dst.Blocks().Height() != tc.at {
+				t.Fatalf("state %d, block store %d: want both at %d (the bad block neither run nor stored)", dst.Height(), dst.Blocks().Height(), tc.at)
+			}
+		})
 	}
 }

@@ -92,8 +92,8 @@ func (c *NodeConfig) validate(file string) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%s: [node] %s", file, fmt.Sprintf(format, args...))
 	}
-	if c.BlockInterval < 1 {
-		return bad("block_interval = %d: give the seconds between blocks, at least 1", c.BlockInterval)
+	if c.BlockInterval < 1 || c.BlockInterval > MaxBlockInterval {
+		return bad("block_interval = %d: give the seconds between blocks, 1..%d (a week)", c.BlockInterval, MaxBlockInterval)
 	}
 	if _, err := schedule.ParsePolicy(c.Compat); err != nil {
 		return bad("compat: %v", err)
@@ -126,12 +126,19 @@ func (c *NodeConfig) validate(file string) error {
 	return nil
 }
 
+// MaxBlockInterval bounds [node] block_interval: with genesis times up to
+// year 9999 (chain.MaxTime), block times cannot overflow before height 10^13.
+const MaxBlockInterval = 7 * 24 * 3600
+
 // Config is a home's config.toml: the fork file and the [node] table.
 type Config struct {
 	Path     string
 	File     *forkfile.File
 	Schedule *schedule.Schedule
 	Node     NodeConfig
+	// Warnings are the schedule's non-fatal findings (a registered fork the
+	// file omits runs with its default...): the start-up banner shows them.
+	Warnings schedule.Findings
 }
 
 // LoadConfig reads config.toml: the fork schedule against chain.Registry()
@@ -172,7 +179,7 @@ func parseConfig(path string, src []byte) (*Config, error) {
 	if err := doc.Node.validate(path); err != nil {
 		return nil, err
 	}
-	return &Config{Path: path, File: f, Schedule: s, Node: *doc.Node}, nil
+	return &Config{Path: path, File: f, Schedule: s, Node: *doc.Node, Warnings: fs}, nil
 }
 
 func defaultNode() NodeConfig {

@@ -63,6 +63,36 @@ func writeKey(dir string, k *Key) error {
 	return atomicfile.Write(filepath.Join(dir, k.Name+".json"), append(b, '\n'), 0o600)
 }
 
+// maxKeyFile bounds a key file: a key is a few hundred bytes of JSON.
+const maxKeyFile = 64 << 10
+
+// ParseKey reads one key file's JSON and checks it: format, a seed of the
+// right size, a public key that matches it, a known role.
+func ParseKey(path string, b []byte) (*Key, error) {
+	var k Key
+	if err := json.Unmarshal(b, &k); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if k.Format != KeyFormat {
+		return nil, fmt.Errorf("%s: key format %d, this build reads %d", path, k.Format, KeyFormat)
+	}
+	if k.Name == "" || strings.ContainsAny(k.Name, "/\\\x00") {
+		return nil, fmt.Errorf("%s: name %q must be a plain non-empty name", path, k.Name)
+	}
+	seed, err := hex.DecodeString(k.Seed)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: seed must be %d hex-encoded bytes", path, ed25519.SeedSize)
+	}
+	k.priv = ed25519.NewKeyFromSeed(seed)
+	if got := hex.EncodeToString(k.priv.Public().(ed25519.PublicKey)); got != k.PubKey {
+		return nil, fmt.Errorf("%s: pub_key does not match the seed (want %s); the file is damaged", path, got)
+	}
+	if k.Role != RoleProducer && k.Role != RoleAccount {
+		return nil, fmt.Errorf("%s: role %q must be %s or %s", path, k.Role, RoleProducer, RoleAccount)
+	}
+	return &k, nil
+}
+
 // LoadKeys reads every key of HOME/keys, sorted by name.
 func LoadKeys(dir string) ([]*Key, error) {
 	ents, err := os.ReadDir(dir)
@@ -75,29 +105,18 @@ func LoadKeys(dir string) ([]*Key, error) {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
+		if info, err := e.Info(); err == nil && info.Size() > maxKeyFile {
+			return nil, fmt.Errorf("%s: %d bytes is not a key file (at most %d): remove it from %s", path, info.Size(), maxKeyFile, dir)
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, err
 		}
-		var k Key
-		if err := json.Unmarshal(b, &k); err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+		k, err := ParseKey(path, b)
+		if err != nil {
+			return nil, err
 		}
-		if k.Format != KeyFormat {
-			return nil, fmt.Errorf("%s: key format %d, this build reads %d", path, k.Format, KeyFormat)
-		}
-		seed, err := hex.DecodeString(k.Seed)
-		if err != nil || len(seed) != ed25519.SeedSize {
-			return nil, fmt.Errorf("%s: seed must be %d hex-encoded bytes", path, ed25519.SeedSize)
-		}
-		k.priv = ed25519.NewKeyFromSeed(seed)
-		if got := hex.EncodeToString(k.priv.Public().(ed25519.PublicKey)); got != k.PubKey {
-			return nil, fmt.Errorf("%s: pub_key does not match the seed (want %s); the file is damaged", path, got)
-		}
-		if k.Role != RoleProducer && k.Role != RoleAccount {
-			return nil, fmt.Errorf("%s: role %q must be %s or %s", path, k.Role, RoleProducer, RoleAccount)
-		}
-		keys = append(keys, &k)
+		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].Name < keys[j].Name })
 	return keys, nil

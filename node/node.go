@@ -217,6 +217,10 @@ func OpenReadOnly(home string, opts Options) (*Node, error) {
 		n.Close()
 		return nil, err
 	}
+	if err := n.checkConsistent(); err != nil {
+		n.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -414,23 +418,10 @@ var crashPoint = func(step string) {}
 // (synced) before the state commits them, so after a crash the block store
 // is at most ahead; those blocks are re-executed and their hashes checked.
 func (n *Node) recover() error {
+	if err := n.checkConsistent(); err != nil {
+		return err
+	}
 	s, b := n.state.Height(), n.blocks.Height()
-	if b < s {
-		return fmt.Errorf("%s: the block store is at height %d but the state at %d: blocks %d..%d are missing "+
-			"(restore data/blocks from a backup, or start from an empty data directory and import an export)",
-			n.l.home.Data(), b, s, b+1, s)
-	}
-	if s > 0 {
-		blk, err := n.blocks.Get(s)
-		if err != nil {
-			return err
-		}
-		if root := n.state.Root(); !bytes.Equal(root, blk.AppHash) {
-			return fmt.Errorf("%s: the state at height %d has hash %x, but block %d in the block store records %x: "+
-				"the data directory is inconsistent; start from an empty data directory and import an export",
-				n.l.home.Data(), s, root, s, blk.AppHash)
-		}
-	}
 	if s == 0 {
 		if _, err := n.app.InitChain(context.Background(), &abci.RequestInitChain{}); err != nil {
 			return err
@@ -451,10 +442,38 @@ func (n *Node) recover() error {
 	return nil
 }
 
+// checkConsistent is what a home's data must satisfy before anything runs
+// on it or reports it: the state is not ahead of the block store, and the
+// state's hash is the one its block recorded (so the state belongs to this
+// chain's blocks). `node run` and `node status` check the same.
+func (n *Node) checkConsistent() error {
+	s, b := n.state.Height(), n.blocks.Height()
+	if b < s {
+		return fmt.Errorf("%s: the block store is at height %d but the state at %d: blocks %d..%d are missing "+
+			"(restore data/blocks from a backup, or start from an empty data directory and import an export)",
+			n.l.home.Data(), b, s, b+1, s)
+	}
+	if s > 0 {
+		blk, err := n.blocks.Get(s)
+		if err != nil {
+			return err
+		}
+		if root := n.state.Root(); !bytes.Equal(root, blk.AppHash) {
+			return fmt.Errorf("%s: the state at height %d has hash %x, but block %d in the block store records %x: "+
+				"the state does not belong to these blocks (another chain's, or damaged); start from an empty data directory and import an export",
+				n.l.home.Data(), s, root, s, blk.AppHash)
+		}
+	}
+	return nil
+}
+
 // apply re-executes a stored or imported block (FinalizeBlock and Commit,
 // as CometBFT does for a decided block) and checks its state hash. With
 // store, the block is written to the block store before the state commits.
 func (n *Node) apply(blk *Block, store bool, source string) (*abci.ResponseFinalizeBlock, error) {
+	if err := n.checkTime(blk, source); err != nil {
+		return nil, err // refused before anything runs or is stored
+	}
 	ctx := context.Background()
 	fin, err := n.app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: blk.Height, Time: time.Unix(blk.Time, 0).UTC(),
 		ProposerAddress: blk.Proposer[:], Txs: blk.Txs})
@@ -479,6 +498,30 @@ func (n *Node) apply(blk *Block, store bool, source string) (*abci.ResponseFinal
 		return nil, err
 	}
 	return fin, nil
+}
+
+// checkTime refuses a block whose time is not after its parent's (block 1:
+// not before the genesis time), before it runs or is stored. Fork and version
+// activation by time assume time only moves forward; CometBFT guarantees it
+// for the blocks it decides, and imports must not break it.
+func (n *Node) checkTime(blk *Block, source string) error {
+	prev, what := n.l.genesis.Time, "the genesis time"
+	if blk.Height > 1 {
+		p, err := n.blocks.Get(blk.Height - 1)
+		if err != nil {
+			return err
+		}
+		prev, what = p.Time, fmt.Sprintf("block %d's time", blk.Height-1)
+		if blk.Time <= prev {
+			return fmt.Errorf("block %d from %s: time %d is not after %s %d: block times must increase; the blocks are damaged or forged",
+				blk.Height, source, blk.Time, what, prev)
+		}
+		return nil
+	}
+	if blk.Time < prev {
+		return fmt.Errorf("block %d from %s: time %d is before %s %d: the blocks are damaged or belong to another genesis", blk.Height, source, blk.Time, what, prev)
+	}
+	return nil
 }
 
 // RunOptions say how long Run produces.

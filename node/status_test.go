@@ -3,6 +3,7 @@ package node
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -162,4 +163,47 @@ func TestStatusAPIWhileRunning(t *testing.T) {
 		t.Fatalf("after the run: height %d running %v", st.Height, st.Running)
 	}
 	t.Logf("saw running=%v", running)
+}
+
+// TestStatusRunsTheChecksOfRun: a home that `run` refuses is refused by
+// `status` too, with the same message, never shown as valid.
+func TestStatusRunsTheChecksOfRun(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ func(t *testing.T, home, other string)
+		want   string
+	}{
+		{"state ahead of the block store", func(t *testing.T, home, _ string) {
+			n := openNode(t, home, testOptions())
+			n.Blocks().Truncate(6)
+			n.Close()
+		}, "block store is at height 6 but the state at 10"},
+		{"state of another chain", func(t *testing.T, home, other string) {
+			if err := os.RemoveAll(Home(home).State()); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(Home(other).State(), Home(home).State()); err != nil {
+				t.Fatal(err)
+			}
+		}, "does not belong to these blocks"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			home := newHome(t, InitOptions{})
+			other := newHome(t, InitOptions{Seed: "another chain"})
+			for _, h := range []string{home, other} {
+				n := openNode(t, h, testOptions())
+				runTo(t, n, 10)
+				n.Close()
+			}
+			tc.break_(t, home, other)
+			_, runErr := Open(home, testOptions())
+			_, statusErr := ReadStatus(home, testOptions())
+			for what, err := range map[string]error{"run": runErr, "status": statusErr} {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s: %v, want an error with %q", what, err, tc.want)
+				}
+			}
+		})
+	}
 }

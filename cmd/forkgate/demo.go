@@ -39,8 +39,9 @@ printed). Exit 0 when every step holds, 1 when one does not, 2 on bad input.`,
 			if err != nil {
 				return err
 			}
-			if o.Producers < 1 || o.Producers > 20 || o.Blocks < 40 {
-				return usageErr("--producers must be 1..20 and --blocks at least 40")
+			if err := firstErr(inRange("producers", int64(o.Producers), 1, 20), inRange("blocks", o.Blocks, 40, 100_000),
+				inRange("upgrade-at", o.UpgradeAt, 1, o.Blocks), inRange("upgrade-step", o.UpgradeStep, 0, o.Blocks)); err != nil {
+				return err
 			}
 			if o.Dir == "" {
 				if o.Dir, err = os.MkdirTemp("", "forkgate-demo-"); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,14 +47,13 @@ which the last lines and the status API show.`,
 			if err != nil {
 				return err
 			}
-			if o.Producers < 1 || o.Producers > 100 {
-				return usageErr("--producers %d: use 1..100", o.Producers)
+			if err := firstErr(inRange("producers", int64(o.Producers), 1, 100), atLeast("blocks", o.Blocks, 1),
+				atLeast("upgrade-at", upgradeAt, 0), atLeast("upgrade-version", int64(o.UpgradeVersion), 1),
+				inRange("txs", int64(o.TxsPerBlock), 0, 100_000), nonNegativeDuration("pace", o.Pace), atLeast("every", o.Every, 1)); err != nil {
+				return err
 			}
-			if o.Blocks < 1 {
-				return usageErr("--blocks %d: run at least one block", o.Blocks)
-			}
-			if upgradeAt < 0 {
-				return usageErr("--upgrade-at %d: give a height, or 0 for never", upgradeAt)
+			if !slices.Contains(node.SourceNames(), o.Workload) {
+				return usageErr("--workload %q: use one of %s", o.Workload, strings.Join(node.SourceNames(), ", "))
 			}
 			o.UpgradeAt = upgradeAt
 			if o.ProducerUpgrades, err = parseProducerUpgrades(perProd); err != nil {

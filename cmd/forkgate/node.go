@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/forkgate/forkgate/chain"
+
 	"github.com/forkgate/forkgate/node"
 	"github.com/forkgate/forkgate/schedule"
 	sig "github.com/forkgate/forkgate/signal"
@@ -74,6 +76,11 @@ which the default [node] table is added if it has none), a genesis with
 			if err := textOnly(cmd, "forkgate node status HOME --format json"); err != nil {
 				return err
 			}
+			if err := firstErr(nonEmptyArgs("HOME", args), nonEmpty("chain-id", o.ChainID), inRange("producers", int64(o.Producers), 1, 100),
+				inRange("accounts", int64(o.Accounts), 1, 10_000), nonEmpty("seed", o.Seed), inRange("genesis-time", o.GenesisTime, 0, chain.MaxTime),
+				inRange("maintenance-interval", o.MaintenanceInterval, 2, chain.MaxHeight), inRange("parent-start", o.ParentStart, 0, chain.MaxHeight)); err != nil {
+				return err
+			}
 			if err := node.Init(args[0], o); err != nil {
 				return usageErr("%v", err)
 			}
@@ -119,8 +126,8 @@ exit code 1 and the release to upgrade to.`,
 			if err := textOnly(cmd, "the status API, or forkgate node status HOME --format json"); err != nil {
 				return err
 			}
-			if until < 0 || blocks < 0 {
-				return usageErr("--until and --blocks take non-negative numbers")
+			if err := firstErr(nonEmptyArgs("HOME", args), atLeast("until", until, 0), atLeast("blocks", blocks, 0), nonNegativeDuration("pace", pace)); err != nil {
+				return err
 			}
 			opts := nodeOptions()
 			opts.Log = cmd.ErrOrStderr()
@@ -135,6 +142,9 @@ exit code 1 and the release to upgrade to.`,
 				return nodeErr(err)
 			}
 			defer n.Close()
+			if err := n.WriteBanner(cmd.ErrOrStderr()); err != nil {
+				return nodeErr(err)
+			}
 			if httpAddr == "" {
 				httpAddr = n.Config().Node.HTTP
 			}
@@ -204,6 +214,12 @@ the sha256 of everything before it. See docs/node.md.`,
 			if err := textOnly(cmd, "forkgate node status HOME --format json"); err != nil {
 				return err
 			}
+			if err := firstErr(nonEmptyArgs("HOME and FILE", args), atLeast("from", from, 1), atLeast("to", to, 0)); err != nil {
+				return err
+			}
+			if to > 0 && from > to {
+				return usageErr("--from %d is above --to %d", from, to)
+			}
 			n, err := node.OpenReadOnly(args[0], nodeOptions())
 			if err != nil {
 				return nodeErr(err)
@@ -254,6 +270,9 @@ names the height and both hashes.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := outputFormat(cmd)
 			if err != nil {
+				return err
+			}
+			if err := firstErr(nonEmptyArgs("HOME and FILE", args), atLeast("progress-every", every, 1)); err != nil {
 				return err
 			}
 			opts := nodeOptions()

@@ -158,3 +158,33 @@ func TestDevnetCLIOutOfTheBox(t *testing.T) {
 		t.Fatalf("malformed --producer-upgrade: exit %d", code)
 	}
 }
+
+// TestNodeRunBanner: before the first block, `node run` lists every fork of
+// the schedule with its activation, its height here and its state, and the
+// config's warnings.
+func TestNodeRunBanner(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	mustCLI(t, "node", "init", home)
+	// Omit one fork: it runs with its default, and the banner says so.
+	cfgPath := filepath.Join(home, "config.toml")
+	cfg, _ := os.ReadFile(cfgPath)
+	omitted := strings.Replace(string(cfg), "ForkNoSelfVote = 30\n", "", 1)
+	if err := os.WriteFile(cfgPath, []byte(omitted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runCLI(t, "node", "run", home, "--until", "16", "--quiet", "--http", "off")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, f := range chain.Registry().Forks() {
+		if !strings.Contains(errOut, f.Key()) {
+			t.Errorf("banner lacks fork %s", f.Key())
+		}
+	}
+	for _, want := range []string{"executes protocol versions up to 2", "fork schedule", "game.ForkGameDrawRefund            15               15           in 15 blocks",
+		"protocol version 2", "warning: ", "producers.ForkNoSelfVote is registered but not configured: it runs with the registry's default, never"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("banner lacks %q:\n%s", want, errOut)
+		}
+	}
+}

@@ -35,8 +35,8 @@ docs/verify.md. Exit codes: 0 ok, 2 unusable input.`,
 			if err := textOnly(cmd, "forkgate verify CHAIN_DIR --format json (the fixture header is JSON too: docs/verify.md)"); err != nil {
 				return err
 			}
-			if blocks < 0 {
-				return usageErr("--blocks must not be negative")
+			if err := firstErr(nonEmptyArgs("CHAIN_DIR", args), atLeast("blocks", blocks, 0)); err != nil {
+				return err
 			}
 			if out != "" && len(args) > 1 {
 				return usageErr("--out names one file: give one CHAIN_DIR with it")

@@ -67,8 +67,8 @@ mismatch, 2 unusable input (bad fixture, missing binary, bad flags).`,
 			default:
 				return usageErr("--format must be text, json or markdown, not %q", format)
 			}
-			if parallel < 1 {
-				return usageErr("--parallel must be at least 1")
+			if err := firstErr(nonEmptyArgs("CHAIN_DIR", args), inRange("parallel", int64(parallel), 1, 64), atLeast("smooth-window", window, -1)); err != nil {
+				return err
 			}
 			hs, err := parseHeights(heights)
 			if err != nil {
