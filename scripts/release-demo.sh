@@ -45,8 +45,8 @@ step "a release key (minisign)" "$fg" release keygen --out "$dir/release"
 step "the old release: this tree capped at protocol version 1" \
   "$fg" release build --version 0.1.0 --implemented 1 --allow-dirty \
   --notes "$dir/notes-0.1.0.md" --sign "$dir/release.key" --out "$dir/releases/0.1.0"
-step "the new release, classified against the old one" \
-  "$fg" release build --version 0.2.0 --previous "$dir/releases/0.1.0" --allow-dirty \
+step "the new release, classified against the old one and verified on the library" \
+  "$fg" release build --version 0.2.0 --previous "$dir/releases/0.1.0" --verify --allow-dirty \
   --notes "$dir/notes-0.2.0.md" --sign "$dir/release.key" --out "$dir/releases/0.2.0"
 step "publish both to the artifact store (immutable objects, read back)" \
   "$fg" release publish "$dir/releases/0.1.0" --store "file://$dir/store" --pubkey "$dir/release.pub"
