@@ -48,7 +48,7 @@ bench:
 # Every fuzz test, as DIR:Name. `make fuzz` runs each for FUZZTIME; CI runs
 # `make fuzz-short` (a few seconds each); `make test` runs their seed corpora.
 FUZZ_TARGETS = forkfile:FuzzRead chain:FuzzParseGenesis node:FuzzParseKey node:FuzzBlockFile \
-	signal:FuzzParseScenario state:FuzzStoreMatchesModel
+	signal/sim:FuzzParse state:FuzzStoreMatchesModel
 FUZZTIME ?= 60s
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -59,17 +59,10 @@ func (s *Schedule) checkVersions() Findings {
 	var fs Findings
 	declared := make(map[uint32]bool, len(s.versions))
 	for _, v := range s.versions {
-		switch {
-		case v.Number == 0:
-			fs = append(fs, Finding{Severity: SevError, Rule: RuleVersionDecl, Message: "version number 0 is reserved; number versions from 1"})
-		case declared[v.Number]:
+		if declared[v.Number] {
 			fs = append(fs, Finding{Severity: SevError, Rule: RuleDuplicate, Message: fmt.Sprintf("version %d is declared twice; keep one", v.Number)})
-		case v.Rate == 0 || v.Rate > 100:
-			fs = append(fs, Finding{Severity: SevError, Rule: RuleVersionDecl, Message: fmt.Sprintf("version %d: rate %d must be a percentage from 1 to 100", v.Number, v.Rate)})
-		case v.Timeout != 0 && v.Timeout <= v.Time:
-			fs = append(fs, Finding{Severity: SevError, Rule: RuleVersionDecl, Message: fmt.Sprintf("version %d: timeout %d is not after its activation time %d", v.Number, v.Timeout, v.Time)})
-		case v.MinHeight < 0:
-			fs = append(fs, Finding{Severity: SevError, Rule: RuleVersionDecl, Message: fmt.Sprintf("version %d: min_height %d is negative", v.Number, v.MinHeight)})
+		} else if err := v.Validate(); err != nil {
+			fs = append(fs, Finding{Severity: SevError, Rule: RuleVersionDecl, Message: err.Error()})
 		}
 		declared[v.Number] = true
 	}

@@ -7,14 +7,16 @@ import (
 	"github.com/forkgate/forkgate/schedule"
 )
 
-// Mode selects the activation semantics.
+// Mode selects the activation semantics. Its number is stored (signal/meta),
+// so each mode keeps the value written here forever: never renumber, only
+// add.
 type Mode uint8
 
 const (
 	// ModeDefault is cumulative support with lock-in, grace and timeout.
-	ModeDefault Mode = iota
+	ModeDefault Mode = 0
 	// ModeTron reproduces java-tron >= 4.7.2 (TIP-555) exactly.
-	ModeTron
+	ModeTron Mode = 1
 )
 
 func (m Mode) String() string {
@@ -60,8 +62,10 @@ type ParamDecl struct {
 type Config struct {
 	Mode     Mode
 	Versions []schedule.VersionParams
-	// Implemented is the highest version this binary implements; 0 means every
-	// declared version. It never affects committed state, only the halt.
+	// Implemented is the highest version this binary implements; 0 means the
+	// highest declared version (1 when none is declared: every chain starts
+	// at version 1). It never affects committed state, only the halt and the
+	// newer-version warning.
 	Implemented uint32
 	// MaintenanceInterval in seconds. Tron mode rounds each version's time up
 	// to a multiple of it, as java-tron does; required there.
@@ -72,46 +76,86 @@ type Config struct {
 	ApprovalNum, ApprovalDen uint32
 }
 
-// normalized returns a validated copy with versions sorted by number and the
-// approval share defaulted.
+// ConfigError is a Config that New refuses. Field says which part is wrong
+// ("mode", "maintenance_interval", "approval", "version" or "param") and
+// Index which element of Versions or Params, as given (-1 for the others),
+// so a reader of a config or scenario file can name the line.
+type ConfigError struct {
+	Field string
+	Index int
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Validate reports the first reason New would refuse the config, as a
+// *ConfigError.
+func (c Config) Validate() error {
+	_, err := c.normalized()
+	return err
+}
+
+// normalized returns a validated copy with versions sorted by number, the
+// approval share defaulted and Implemented resolved.
 func (c Config) normalized() (Config, error) {
-	if c.Mode != ModeDefault && c.Mode != ModeTron {
-		return c, fmt.Errorf("unknown mode %d", c.Mode)
+	bad := func(field string, index int, format string, args ...any) error {
+		return &ConfigError{Field: field, Index: index, Err: fmt.Errorf(format, args...)}
 	}
-	vs := append([]schedule.VersionParams(nil), c.Versions...)
-	sort.SliceStable(vs, func(i, j int) bool { return vs[i].Number < vs[j].Number })
-	for i := range vs {
-		if err := ValidateVersion(c.Mode, c.MaintenanceInterval, vs[i]); err != nil {
-			return c, err
+	if c.Mode != ModeDefault && c.Mode != ModeTron {
+		return c, bad("mode", -1, "unknown mode %d: use default or tron", c.Mode)
+	}
+	if c.Mode == ModeTron && c.MaintenanceInterval <= 0 {
+		return c, bad("maintenance_interval", -1, "tron mode needs maintenance_interval > 0 (seconds; mainnet uses 21600)")
+	}
+	if c.MaintenanceInterval < 0 {
+		return c, bad("maintenance_interval", -1, "maintenance interval %d is negative: give it in seconds", c.MaintenanceInterval)
+	}
+	// Validate in the order given, so Index names the element as written.
+	order := make([]int, len(c.Versions))
+	for i, v := range c.Versions {
+		if err := ValidateVersion(c.Mode, v); err != nil {
+			return c, &ConfigError{Field: "version", Index: i, Err: err}
 		}
-		if i > 0 && vs[i].Number == vs[i-1].Number {
-			return c, fmt.Errorf("version %d is declared twice: keep one declaration", vs[i].Number)
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return c.Versions[order[i]].Number < c.Versions[order[j]].Number })
+	vs := make([]schedule.VersionParams, len(order))
+	for k, i := range order {
+		vs[k] = c.Versions[i]
+		if k > 0 && vs[k].Number == vs[k-1].Number {
+			return c, bad("version", i, "version %d is declared twice: keep one declaration", vs[k].Number)
 		}
 	}
 	c.Versions = vs
-	if c.Mode == ModeTron && c.MaintenanceInterval <= 0 {
-		return c, fmt.Errorf("tron mode needs maintenance_interval > 0 (seconds; mainnet uses 21600)")
-	}
-	if c.MaintenanceInterval < 0 {
-		return c, fmt.Errorf("maintenance interval %d is negative", c.MaintenanceInterval)
+	if c.Implemented == 0 {
+		c.Implemented = 1
+		if n := len(vs); n > 0 {
+			c.Implemented = vs[n-1].Number
+		}
 	}
 	if c.ApprovalNum == 0 && c.ApprovalDen == 0 {
 		c.ApprovalNum, c.ApprovalDen = 2, 3
 	}
 	if c.ApprovalDen == 0 || c.ApprovalNum == 0 || c.ApprovalNum > c.ApprovalDen {
-		return c, fmt.Errorf("approval share %d/%d is invalid: use a fraction in (0, 1], e.g. 2/3", c.ApprovalNum, c.ApprovalDen)
+		return c, bad("approval", -1, "approval share %d/%d is invalid: use a fraction in (0, 1], e.g. 2/3", c.ApprovalNum, c.ApprovalDen)
 	}
-	ps := append([]ParamDecl(nil), c.Params...)
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
-	for i, p := range ps {
+	porder := make([]int, len(c.Params))
+	for i, p := range c.Params {
 		if p.Name == "" {
-			return c, fmt.Errorf("a parameter has no name")
-		}
-		if i > 0 && ps[i-1].Name == p.Name {
-			return c, fmt.Errorf("parameter %q is declared twice", p.Name)
+			return c, bad("param", i, "parameter %d has no name: give it one", i+1)
 		}
 		if p.Version != 0 && !declared(vs, p.Version) {
-			return c, fmt.Errorf("parameter %q belongs to version %d, which is not declared: declare the version or set version = 0", p.Name, p.Version)
+			return c, bad("param", i, "parameter %q belongs to version %d, which is not declared: declare the version or set version = 0", p.Name, p.Version)
+		}
+		porder[i] = i
+	}
+	sort.SliceStable(porder, func(i, j int) bool { return c.Params[porder[i]].Name < c.Params[porder[j]].Name })
+	ps := make([]ParamDecl, len(porder))
+	for k, i := range porder {
+		ps[k] = c.Params[i]
+		if k > 0 && ps[k].Name == ps[k-1].Name {
+			return c, bad("param", i, "parameter %q is declared twice: keep one declaration", ps[k].Name)
 		}
 	}
 	c.Params = ps
@@ -127,24 +171,26 @@ func declared(vs []schedule.VersionParams, n uint32) bool {
 	return false
 }
 
-// ValidateVersion checks one version declaration for the given mode.
-func ValidateVersion(mode Mode, interval int64, p schedule.VersionParams) error {
-	switch {
-	case p.Number == 0:
-		return fmt.Errorf("version number 0 cannot be signalled: versions start at 1")
-	case p.Rate < 1 || p.Rate > 100:
-		return fmt.Errorf("version %d: rate %d must be a percentage in 1..100", p.Number, p.Rate)
-	case p.Time < 0:
-		return fmt.Errorf("version %d: time %d is negative", p.Number, p.Time)
-	case p.MinHeight < 0:
-		return fmt.Errorf("version %d: min height %d is negative", p.Number, p.MinHeight)
-	case p.Timeout < 0:
-		return fmt.Errorf("version %d: timeout %d is negative (0 means none)", p.Number, p.Timeout)
-	case p.Timeout != 0 && p.Timeout < p.Time:
-		return fmt.Errorf("version %d: timeout %d is before its time %d, so it could never start", p.Number, p.Timeout, p.Time)
+// ValidateVersion checks one version declaration for mode: the rules every
+// mode shares (schedule.VersionParams.Validate, which config lint applies
+// too), then the mode's own. It returns a *schedule.VersionError.
+func ValidateVersion(mode Mode, p schedule.VersionParams) error {
+	if err := p.Validate(); err != nil {
+		return err
 	}
-	if mode == ModeTron && (p.Grace != 0 || p.Timeout != 0 || p.MinHeight != 0) {
-		return fmt.Errorf("version %d: tron mode has no grace, timeout or min height (java-tron has none); set them to 0 or use the default mode", p.Number)
+	if mode != ModeTron {
+		return nil
+	}
+	// java-tron has none of these; a non-zero value would be ignored
+	// silently, so it is refused.
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"grace", p.Grace != 0}, {"timeout", p.Timeout != 0}, {"min_height", p.MinHeight != 0}} {
+		if f.set {
+			return &schedule.VersionError{Number: p.Number, Field: f.name,
+				Reason: f.name + " is not 0, but tron mode has no grace, timeout or min height (java-tron has none): set it to 0 or use the default mode"}
+		}
 	}
 	return nil
 }

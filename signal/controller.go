@@ -54,6 +54,16 @@ type Controller struct {
 	halt   *HaltError // derived from state and Implemented; never stored
 	broken error      // a store error: rebuild from the store
 
+	// The last input's height and time, to refuse time going back. Kept in
+	// memory only: storing them would change the committed state (and every
+	// recorded state hash); the chain checks block times on import too.
+	lastHeight, lastTime int64
+	timeKnown            bool
+
+	// unimplemented is the index in vers of the lowest version above
+	// Implemented (len(vers) when there is none): only those can halt.
+	unimplemented int
+
 	kbuf, vbuf []byte
 	w          codec.Writer
 }
@@ -75,6 +85,10 @@ func New(store Store, cfg Config) (*Controller, error) {
 		if cfg.Mode == ModeTron {
 			c.vers[i].gate = tronGate(p.Time, cfg.MaintenanceInterval)
 		}
+	}
+	c.unimplemented = len(c.vers)
+	for i := len(c.vers) - 1; i >= 0 && c.vers[i].p.Number > cfg.Implemented; i-- {
+		c.unimplemented = i
 	}
 	c.params = make([]int64, len(cfg.Params))
 	for i, p := range cfg.Params {
@@ -157,12 +171,17 @@ func (c *Controller) fail(err error) error {
 }
 
 // ApplyBlock records one applied block: its height, time (unix seconds,
-// non-decreasing), producer and signalled version. Call it after the block
-// executed. A producer outside the period's set is ignored, but the block's
-// time still moves time-based transitions. It returns a *HaltError when a
-// version this binary does not implement has become active.
+// never before the previous input's), producer and signalled version. Call
+// it after the block executed. A producer outside the period's set is
+// ignored, but the block's time still moves time-based transitions. It
+// returns a *HaltError when a version this binary does not implement has
+// become active, and an ErrInput error, with the state unchanged, when the
+// time goes back.
 func (c *Controller) ApplyBlock(height, time int64, producer string, v uint32) error {
 	if err := c.usable(height); err != nil {
+		return err
+	}
+	if err := c.checkTime(height, time); err != nil {
 		return err
 	}
 	s, ok := c.index[producer]
@@ -190,7 +209,10 @@ func (c *Controller) Maintenance(height, time int64, producers []string) error {
 	if err := c.usable(height); err != nil {
 		return err
 	}
-	if err := checkSet(producers); err != nil {
+	if err := ValidateSet(producers); err != nil {
+		return fmt.Errorf("%w: maintenance at height %d: %w", ErrInput, height, err)
+	}
+	if err := c.checkTime(height, time); err != nil {
 		return err
 	}
 	if err := c.maintenance(height, time, producers); err != nil {
@@ -199,20 +221,35 @@ func (c *Controller) Maintenance(height, time int64, producers []string) error {
 	return c.checkHalt()
 }
 
-func checkSet(producers []string) error {
+// checkTime refuses an input whose time is before the previous input's
+// (equal times are fine: a maintenance and its block share one), before
+// anything changes. Time-based transitions (start, timeout, tron's gate)
+// assume time only moves forward.
+func (c *Controller) checkTime(height, time int64) error {
+	if c.timeKnown && time < c.lastTime {
+		return fmt.Errorf("%w: block %d has time %d, before %d, the time of block %d: block times must not decrease; refuse the block (or fix the clock of its producer)",
+			ErrInput, height, time, c.lastTime, c.lastHeight)
+	}
+	c.lastHeight, c.lastTime, c.timeKnown = height, time, true
+	return nil
+}
+
+// ValidateSet checks a producer set as Maintenance does: non-empty, within
+// MaxProducers, no empty or repeated id. The error says what to fix.
+func ValidateSet(producers []string) error {
 	if len(producers) == 0 {
-		return fmt.Errorf("%w: the producer set is empty: pass at least one producer", ErrInput)
+		return fmt.Errorf("the producer set is empty: pass at least one producer")
 	}
 	if len(producers) > MaxProducers {
-		return fmt.Errorf("%w: %d producers exceed the limit of %d", ErrInput, len(producers), MaxProducers)
+		return fmt.Errorf("%d producers exceed the limit of %d: elect fewer", len(producers), MaxProducers)
 	}
 	seen := make(map[string]struct{}, len(producers))
 	for i, p := range producers {
 		if p == "" {
-			return fmt.Errorf("%w: producer %d has an empty id", ErrInput, i)
+			return fmt.Errorf("producer %d of the set has an empty id: give every producer an id", i+1)
 		}
 		if _, dup := seen[p]; dup {
-			return fmt.Errorf("%w: producer %q appears twice in the set: each producer has one slot", ErrInput, p)
+			return fmt.Errorf("producer %q appears twice in the set: each producer has one slot, list it once", p)
 		}
 		seen[p] = struct{}{}
 	}
@@ -300,12 +337,12 @@ func (e *HaltError) Error() string {
 }
 
 func (c *Controller) checkHalt() error {
-	if c.halt != nil || c.cfg.Implemented == 0 {
-		return c.Halted()
+	if c.halt != nil {
+		return c.halt
 	}
-	for i := range c.vers {
+	for i := c.unimplemented; i < len(c.vers); i++ {
 		v := &c.vers[i]
-		if v.p.Number > c.cfg.Implemented && v.lc.State == Active {
+		if v.lc.State == Active {
 			c.halt = &HaltError{Version: v.p.Number, Height: v.lc.Since, Release: v.p.Release, Implemented: c.cfg.Implemented}
 			return c.halt
 		}

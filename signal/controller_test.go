@@ -3,6 +3,7 @@ package signal
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -414,5 +415,104 @@ func TestStatusJSONFields(t *testing.T) {
 	}
 	if st.Producers[1].LastVersion != 3 || st.Producers[1].PeriodVersion != 3 {
 		t.Fatalf("producer status %+v", st.Producers[1])
+	}
+}
+
+// TestNewerWarningOnDefaultNode: with Implemented = 0 (node, chain and
+// simulator default), "implemented" is the highest declared version, so a
+// producer signalling above every declared version is reported.
+func TestNewerWarningOnDefaultNode(t *testing.T) {
+	tests := []struct {
+		name        string
+		versions    []schedule.VersionParams
+		signals     []uint32 // by SR1, SR2, SR3
+		implemented uint32   // as Status reports it
+		highest     uint32   // 0: no warning
+		count       int
+	}{
+		{"declared versions only", []schedule.VersionParams{vp(1, 80), vp(2, 80)}, []uint32{2, 1, 2}, 2, 0, 0},
+		{"one above every declared", []schedule.VersionParams{vp(1, 80), vp(2, 80)}, []uint32{2, 3, 0}, 2, 3, 1},
+		{"two above", []schedule.VersionParams{vp(1, 80), vp(2, 80)}, []uint32{4, 3, 2}, 2, 4, 2},
+		{"undeclared between declared", []schedule.VersionParams{vp(1, 80), vp(5, 80)}, []uint32{4, 5, 1}, 5, 0, 0},
+		{"nothing declared: version 1", nil, []uint32{1, 1, 1}, 1, 0, 0},
+		{"nothing declared: above 1", nil, []uint32{1, 2, 1}, 1, 2, 1},
+	}
+	for _, mode := range []Mode{ModeDefault, ModeTron} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%v/%s", mode, tt.name), func(t *testing.T) {
+				// Tron ignores signals below 5 for tallies, not for the warning.
+				h := newHarness(t, Config{Mode: mode, MaintenanceInterval: 60, Versions: tt.versions}, names(3))
+				for i, v := range tt.signals {
+					h.mustBlock(names(3)[i], v)
+				}
+				st := h.c.Status()
+				if st.Implemented != tt.implemented {
+					t.Errorf("implemented = %d, want %d", st.Implemented, tt.implemented)
+				}
+				for _, vs := range st.Versions {
+					if !vs.Implemented {
+						t.Errorf("declared version %d shown as not implemented", vs.Version)
+					}
+				}
+				switch {
+				case tt.highest == 0 && st.Newer != nil:
+					t.Fatalf("unexpected warning %+v", st.Newer)
+				case tt.highest != 0 && st.Newer == nil:
+					t.Fatalf("no %q warning for signals %v", NewerMessage, tt.signals)
+				case tt.highest != 0 && (st.Newer.Highest != tt.highest || st.Newer.Count != tt.count || st.Newer.Denominator != 3 || st.Newer.Message != NewerMessage):
+					t.Fatalf("newer = %+v, want highest %d count %d of 3", st.Newer, tt.highest, tt.count)
+				}
+				if h.c.Halted() != nil {
+					t.Fatal("a default node never halts on its own declared versions")
+				}
+			})
+		}
+	}
+}
+
+// TestDecreasingTimeRefused: a block or maintenance whose time is before the
+// previous input's is refused with its height and both times, the state is
+// unchanged, and the controller goes on.
+func TestDecreasingTimeRefused(t *testing.T) {
+	for _, mode := range []Mode{ModeDefault, ModeTron} {
+		t.Run(mode.String(), func(t *testing.T) {
+			vs := []schedule.VersionParams{vp(5, 50), {Number: 6, Rate: 50, Time: 100}}
+			h := newHarness(t, Config{Mode: mode, MaintenanceInterval: 60, Versions: vs}, names(2))
+			h.mustBlock("SR1", 6) // height 1, time 3
+			h.mustBlock("SR2", 5) // height 2, time 6
+			before, status := h.store.Clone(), h.c.Status()
+			calls := []struct {
+				what string
+				call func() error
+			}{
+				{"block", func() error { return h.c.ApplyBlock(3, 5, "SR1", 5) }},
+				{"maintenance", func() error { return h.c.Maintenance(3, 5, names(2)) }},
+			}
+			for _, c := range calls {
+				err := c.call()
+				if !errors.Is(err, ErrInput) {
+					t.Fatalf("%s at time 5 after 6: want ErrInput, got %v", c.what, err)
+				}
+				for _, want := range []string{"block 3", "time 5", "before 6", "block 2", "must not decrease"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("%s: %q does not say %q", c.what, err, want)
+					}
+				}
+				if !sameStores(before, h.store) || !reflect.DeepEqual(status, h.c.Status()) {
+					t.Fatalf("%s: a refused input changed the state", c.what)
+				}
+			}
+			// Equal times are fine (a maintenance and its block share one),
+			// and the refused inputs left the controller usable.
+			if err := h.c.Maintenance(3, 6, names(2)); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.c.ApplyBlock(3, 6, "SR1", 5); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.c.ApplyBlock(4, 5, "SR1", 5); !errors.Is(err, ErrInput) {
+				t.Fatalf("after a maintenance, time 5 < 6 must still be refused, got %v", err)
+			}
+		})
 	}
 }

@@ -2,6 +2,8 @@ package signal
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/forkgate/forkgate/schedule"
@@ -199,12 +201,14 @@ var bugCases = []bugCase{
 	},
 }
 
+// parseInput reads a "producer:version" test input.
 func parseInput(s string) (string, uint32) {
-	b, err := parseBlock(s)
-	if err != nil {
-		panic(err)
+	i := strings.LastIndexByte(s, ':')
+	v, err := strconv.ParseUint(s[i+1:], 10, 32)
+	if i <= 0 || err != nil {
+		panic("bad test input " + s)
 	}
-	return b.producer, b.version
+	return s[:i], uint32(v)
 }
 
 func TestLegacyReproducesTIP555Bugs(t *testing.T) {

@@ -15,17 +15,27 @@ import (
 // Active is terminal. Failed is terminal for the version's own tally; only a
 // higher version passing carries it along (versions are cumulative, so v
 // active with v-1 failed would be incoherent).
+//
+// The number of each state is stored (signal/ver/<v>), so each keeps the
+// value written here forever: never renumber, only add.
 type State uint8
 
 const (
-	Defined State = iota
-	Started
-	LockedIn
-	Active
-	Failed
+	Defined  State = 0
+	Started  State = 1
+	LockedIn State = 2
+	Active   State = 3
+	Failed   State = 4
 )
 
-var stateNames = [...]string{"defined", "started", "locked_in", "active", "failed"}
+// stateNames is indexed by the stored number.
+var stateNames = [...]string{
+	Defined:  "defined",
+	Started:  "started",
+	LockedIn: "locked_in",
+	Active:   "active",
+	Failed:   "failed",
+}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {

@@ -6,7 +6,7 @@ import "fmt"
 // names are stable (docs/signal.md documents them).
 type Status struct {
 	Mode        string `json:"mode"`
-	Implemented uint32 `json:"implemented"` // 0: every declared version
+	Implemented uint32 `json:"implemented"` // highest version this binary implements
 	Periods     uint64 `json:"periods"`     // maintenances processed
 	// LatestVersion is java-tron's latestVersion (tron mode only).
 	LatestVersion uint32           `json:"latest_version,omitempty"`
@@ -133,7 +133,7 @@ func (c *Controller) Status() Status {
 			ps.PeriodVersion = c.slots[i].signal
 		}
 		st.Producers = append(st.Producers, ps)
-		if c.cfg.Implemented != 0 && ps.LastVersion > c.cfg.Implemented {
+		if ps.LastVersion > c.cfg.Implemented {
 			newer.Count++
 			newer.Highest = max(newer.Highest, ps.LastVersion)
 		}
@@ -165,7 +165,7 @@ func (c *Controller) versionStatus(i int) VersionStatus {
 		ActivationTime: v.gate, Rate: v.p.Rate, Grace: v.p.Grace, GraceLeft: v.lc.GraceLeft,
 		Timeout: v.p.Timeout, MinHeight: v.p.MinHeight, LockedInHeight: v.lockedAt,
 		ActivatedTime: v.activeTime, CarriedBy: v.carriedBy, Release: v.p.Release,
-		Implemented: c.cfg.Implemented == 0 || v.p.Number <= c.cfg.Implemented,
+		Implemented: v.p.Number <= c.cfg.Implemented,
 	}
 	vs.Tally = c.tally(v)
 	vs.Expected = c.expected(v, vs.Tally)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,6 +186,38 @@ func TestNodeRunBanner(t *testing.T) {
 		"protocol version 2", "warning: ", "producers.ForkNoSelfVote is registered but not configured: it runs with the registry's default, never"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("banner lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+// TestWrongParameterTypeRefused: a consensus parameter of the wrong type is
+// an error with file:line at init and at start, not a silent default.
+func TestWrongParameterTypeRefused(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	mustCLI(t, "node", "init", home)
+	cfgPath := filepath.Join(home, "config.toml")
+	cfg, _ := os.ReadFile(cfgPath)
+	bad := strings.Replace(string(cfg), "minFee = 1\n", "minFee = \"1000\"\n", 1)
+	if bad == string(cfg) {
+		t.Fatal("the default config has no minFee = 1 line")
+	}
+	line := strings.Count(bad[:strings.Index(bad, `minFee = "1000"`)], "\n") + 1
+	badPath := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(badPath, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"node", "init", filepath.Join(dir, "new"), "--config", badPath},
+		{"node", "run", home, "--until", "3"},
+	} {
+		_, errOut, code := runCLI(t, args...)
+		want := fmt.Sprintf(":%d:", line)
+		if code != exitUsage || !strings.Contains(errOut, "coins.minFee") || !strings.Contains(errOut, "integer") || !strings.Contains(errOut, want) {
+			t.Errorf("forkgate %s: exit %d, %q; want exit 2 naming coins.minFee, its type and line %d", strings.Join(args, " "), code, errOut, line)
 		}
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/forkgate/forkgate/signal"
 	"github.com/spf13/cobra"
+
+	"github.com/forkgate/forkgate/signal"
+	"github.com/forkgate/forkgate/signal/sim"
 )
 
 func init() { register(newSignalCmd) }
@@ -43,13 +45,13 @@ after every step. Exit 1 if an expectation fails, 2 if the file is malformed
 			if err != nil {
 				return usageErr("cannot read scenario: %v", err)
 			}
-			sc, err := signal.ParseScenario(args[0], data)
+			sc, err := sim.Parse(args[0], data)
 			if err != nil {
 				return usageErr("%v", err)
 			}
 			rep, err := sc.Run(each)
 			if err != nil {
-				var se *signal.ScenarioError
+				var se *sim.Error
 				if errors.As(err, &se) {
 					return usageErr("%v", err)
 				}
@@ -73,7 +75,7 @@ after every step. Exit 1 if an expectation fails, 2 if the file is malformed
 	return cmd
 }
 
-func writeReportText(w io.Writer, r *signal.Report) {
+func writeReportText(w io.Writer, r *sim.Report) {
 	title := r.File
 	if r.Name != "" {
 		title += " — " + r.Name

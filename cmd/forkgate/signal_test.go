@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/forkgate/forkgate/signal"
+	"github.com/forkgate/forkgate/signal/sim"
 )
 
 // runSignal executes the CLI like run() does and captures stdout.
@@ -59,11 +59,11 @@ func TestSignalSimulateJSON(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, msg)
 	}
-	var rep signal.Report
+	var rep sim.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("output is not the documented JSON: %v\n%s", err, out)
 	}
-	if rep.Schema != signal.ReportSchema || !rep.OK || rep.Mode != "tron" || len(rep.Steps) != 5 || rep.Steps[0].Status == nil {
+	if rep.Schema != sim.ReportSchema || !rep.OK || rep.Mode != "tron" || len(rep.Steps) != 5 || rep.Steps[0].Status == nil {
 		t.Fatalf("unexpected report: schema %q ok %v mode %q steps %d", rep.Schema, rep.OK, rep.Mode, len(rep.Steps))
 	}
 	if rep.Final.LatestVersion != 24 || rep.Final.Versions[1].Tally.Denominator != 5 {
@@ -93,7 +93,7 @@ expect = [{ version = 1, state = "active" }]
 
 	malformed := writeScenario(t, "producers = [\"A\"]\n[[step]]\nblock = \"A\"\n")
 	code, _, msg := runSignal(t, "signal", "simulate", malformed)
-	if code != exitUsage || !strings.Contains(msg, "s.toml:2:") || !strings.Contains(msg, "producer:version") {
+	if code != exitUsage || !strings.Contains(msg, "s.toml:3:") || !strings.Contains(msg, "producer:version") {
 		t.Fatalf("a malformed file must exit 2 with file:line and a fix; exit %d %q", code, msg)
 	}
 

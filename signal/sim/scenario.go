@@ -1,4 +1,10 @@
-package signal
+// Package sim plays version-signalling scenarios: a TOML file declares the
+// versions, the producers and the mode, then steps of blocks, maintenances,
+// proposals and expectations, run against package signal's controller on an
+// in-memory store (`forkgate signal simulate`). It is tool code: it keeps the
+// TOML reader out of the consensus package. docs/signal.md documents the
+// format.
+package sim
 
 import (
 	"bytes"
@@ -7,13 +13,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/forkgate/forkgate/schedule"
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
-)
 
-// A scenario is a TOML file: versions, producers and a mode, then steps.
-// docs/signal.md documents the format; this file only reads and checks it.
+	"github.com/forkgate/forkgate/schedule"
+	"github.com/forkgate/forkgate/signal"
+)
 
 type scenarioFile struct {
 	Name                string        `toml:"name"`
@@ -88,14 +92,22 @@ type expectSpec struct {
 	NewerCount    *int    `toml:"newer_count"`
 }
 
+// Bounds on times, so no sum of a time and block intervals overflows int64
+// however many blocks a file lists.
+const (
+	maxTime          = 1 << 53
+	maxBlockInterval = 1 << 32
+)
+
 // Scenario is a parsed, checked scenario file.
 type Scenario struct {
 	File          string
 	Name          string
-	Config        Config
+	Config        signal.Config
 	Producers     []string
 	BlockInterval int64
 	StartTime     int64
+	producersLine int
 	steps         []step
 }
 
@@ -110,14 +122,15 @@ type step struct {
 	blocks []blockInput
 }
 
-// ScenarioError is a malformed scenario: file:line:column and what to do.
-type ScenarioError struct {
+// Error is an unusable scenario: file:line:column and what to do. A key that
+// is missing from the file has no line; its message names the key to add.
+type Error struct {
 	File         string
 	Line, Column int
 	Msg          string
 }
 
-func (e *ScenarioError) Error() string {
+func (e *Error) Error() string {
 	switch {
 	case e.Line > 0 && e.Column > 0:
 		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
@@ -127,72 +140,59 @@ func (e *ScenarioError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// ParseScenario reads a scenario; every error is a *ScenarioError.
-func ParseScenario(file string, data []byte) (*Scenario, error) {
+// Parse reads and checks a scenario; every error is an *Error.
+func Parse(file string, data []byte) (*Scenario, error) {
 	bad := func(line int, format string, args ...any) error {
-		return &ScenarioError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+		return &Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
 	}
 	var f scenarioFile
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return nil, tomlError(file, err)
 	}
-	lines := tableLines(data)
-	lineOf := func(table string, i int) int {
-		if ls := lines[table]; i < len(ls) {
-			return ls[i]
-		}
-		return 0
-	}
-	mode, err := ParseMode(f.Mode)
+	loc := locate(data)
+	mode, err := signal.ParseMode(f.Mode)
 	if err != nil {
-		return nil, bad(keyLine(data, "mode"), "%v", err)
+		return nil, bad(loc.top["mode"], "mode: %v", err)
 	}
-	s := &Scenario{File: file, Name: f.Name, StartTime: f.StartTime, BlockInterval: 3, Producers: f.Producers}
+	s := &Scenario{File: file, Name: f.Name, StartTime: f.StartTime, BlockInterval: 3, Producers: f.Producers, producersLine: loc.top["producers"]}
+	if f.StartTime < 0 || f.StartTime > maxTime {
+		return nil, bad(loc.top["start_time"], "start_time %d is out of range: give unix seconds from 0 to %d", f.StartTime, int64(maxTime))
+	}
 	if f.BlockInterval != nil {
-		if *f.BlockInterval < 0 {
-			return nil, bad(keyLine(data, "block_interval"), "block_interval %d is negative", *f.BlockInterval)
+		if *f.BlockInterval < 0 || *f.BlockInterval > maxBlockInterval {
+			return nil, bad(loc.top["block_interval"], "block_interval %d is out of range: give the seconds between blocks, from 0 to %d (default 3)", *f.BlockInterval, int64(maxBlockInterval))
 		}
 		s.BlockInterval = *f.BlockInterval
 	}
-	cfg := Config{Mode: mode, Implemented: f.Implemented, MaintenanceInterval: f.MaintenanceInterval}
+	cfg := signal.Config{Mode: mode, Implemented: f.Implemented, MaintenanceInterval: f.MaintenanceInterval}
 	if f.Approval != "" {
 		num, den, ok := parseFraction(f.Approval)
 		if !ok {
-			return nil, bad(keyLine(data, "approval"), "approval %q is not a fraction such as \"2/3\"", f.Approval)
+			return nil, bad(loc.top["approval"], "approval %q is not a fraction: write it as \"2/3\"", f.Approval)
 		}
 		cfg.ApprovalNum, cfg.ApprovalDen = num, den
 	}
-	if mode == ModeTron && f.MaintenanceInterval <= 0 {
-		return nil, bad(0, "tron mode needs maintenance_interval (seconds, > 0; mainnet uses 21600)")
-	}
 	numbers := map[uint32]bool{}
-	for i, v := range f.Versions {
-		p := schedule.VersionParams{Number: v.Number, Time: v.Time, Rate: v.Rate, Grace: v.Grace,
-			Timeout: v.Timeout, MinHeight: v.MinHeight, Release: v.Release, Note: v.Note}
-		if err := ValidateVersion(mode, f.MaintenanceInterval, p); err != nil {
-			return nil, bad(lineOf("version", i), "%v", err)
-		}
-		if numbers[v.Number] {
-			return nil, bad(lineOf("version", i), "version %d is declared twice: keep one [[version]] table", v.Number)
-		}
+	for _, v := range f.Versions {
+		cfg.Versions = append(cfg.Versions, schedule.VersionParams{Number: v.Number, Time: v.Time, Rate: v.Rate, Grace: v.Grace,
+			Timeout: v.Timeout, MinHeight: v.MinHeight, Release: v.Release, Note: v.Note})
 		numbers[v.Number] = true
-		cfg.Versions = append(cfg.Versions, p)
 	}
 	params := map[string]bool{}
-	for i, p := range f.Params {
-		if p.Version != 0 && !numbers[p.Version] {
-			return nil, bad(lineOf("param", i), "parameter %q belongs to version %d, which no [[version]] declares", p.Name, p.Version)
-		}
+	for _, p := range f.Params {
+		cfg.Params = append(cfg.Params, signal.ParamDecl{Name: p.Name, Version: p.Version, Default: p.Default})
 		params[p.Name] = true
-		cfg.Params = append(cfg.Params, ParamDecl{Name: p.Name, Version: p.Version, Default: p.Default})
 	}
-	if _, err := cfg.normalized(); err != nil {
-		return nil, bad(0, "%v", err)
+	if err := cfg.Validate(); err != nil {
+		return nil, configError(file, loc, err)
 	}
 	s.Config = cfg
-	if err := checkSet(f.Producers); err != nil {
-		return nil, bad(keyLine(data, "producers"), "producers: %v", errors.Unwrap(err))
+	if f.Producers == nil {
+		return nil, bad(0, "no producers: add producers = [\"SR1\", \"SR2\", ...] (the genesis set, in slot order) before the first table")
+	}
+	if err := signal.ValidateSet(f.Producers); err != nil {
+		return nil, bad(loc.top["producers"], "producers: %v", err)
 	}
 	known := map[string]bool{}
 	for _, p := range f.Producers {
@@ -203,13 +203,14 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 			known[p] = true
 		}
 	}
+	// prev is the time of the last input, next the time of the next block:
+	// they follow from the file alone, so a step that sends time back is
+	// refused here, with its line, rather than by the controller mid-run.
+	prev, next := f.StartTime, f.StartTime
 	for i, sp := range f.Steps {
-		st := step{line: lineOf("step", i), stepSpec: sp}
-		at := func(format string, args ...any) error {
-			if st.line == 0 {
-				return bad(0, "step %d: %s", i+1, fmt.Sprintf(format, args...))
-			}
-			return bad(st.line, format, args...)
+		st := step{line: loc.line("step", i), stepSpec: sp}
+		at := func(key, format string, args ...any) error {
+			return bad(loc.line("step", i, key), "step %d: %s", i+1, fmt.Sprintf(format, args...))
 		}
 		actions := 0
 		var raw []string
@@ -222,55 +223,107 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		}
 		if sp.Maintenance != nil {
 			actions++
-			if err := checkSet(sp.Maintenance); err != nil {
-				return nil, at("maintenance: %v", errors.Unwrap(err))
+			if err := signal.ValidateSet(sp.Maintenance); err != nil {
+				return nil, at("maintenance", "maintenance: %v", err)
 			}
 		}
-		if sp.Propose != nil {
+		if p := sp.Propose; p != nil {
 			actions++
-			if !known[sp.Propose.Producer] || !params[sp.Propose.Param] {
-				return nil, at("propose needs a known producer and a declared param (got producer %q, param %q)", sp.Propose.Producer, sp.Propose.Param)
+			if !known[p.Producer] {
+				return nil, at("propose", "propose: unknown producer %q: declare it in producers or a maintenance step", p.Producer)
+			}
+			if !params[p.Param] {
+				return nil, at("propose", "propose: parameter %q is not declared: add a [[param]] table for it", p.Param)
 			}
 		}
 		if sp.Approve != nil {
 			actions++
 			if len(sp.Approve.Producers) == 0 || sp.Approve.Proposal == 0 {
-				return nil, at("approve needs producers = [...] and proposal = <id, from 1>")
+				return nil, at("approve", "approve needs producers = [...] and proposal = <id, from 1>")
 			}
 			for _, p := range sp.Approve.Producers {
 				if !known[p] {
-					return nil, at("approve: unknown producer %q (declare it in producers or a maintenance step)", p)
+					return nil, at("approve", "approve: unknown producer %q: declare it in producers or a maintenance step", p)
 				}
 			}
 		}
 		switch {
 		case actions > 1:
-			return nil, at("a step does one thing: block(s), maintenance, propose or approve; split it into several [[step]] tables")
+			return nil, at("", "a step does one thing: block(s), maintenance, propose or approve; split it into several [[step]] tables")
 		case actions == 0 && len(sp.Expect) == 0:
-			return nil, at("empty step: give block, blocks, maintenance, propose, approve or expect")
+			return nil, at("", "empty step: give block, blocks, maintenance, propose, approve or expect")
 		case actions == 0 && sp.ExpectError != "":
-			return nil, at("expect_error needs an action in the same step")
+			return nil, at("expect_error", "expect_error needs an action in the same step")
 		case sp.Time != nil && len(raw) == 0 && sp.Maintenance == nil:
-			return nil, at("time only applies to block(s) and maintenance steps")
+			return nil, at("time", "time only applies to block(s) and maintenance steps: move it to one")
+		}
+		if sp.Time != nil {
+			switch t := *sp.Time; {
+			case t < 0 || t > maxTime:
+				return nil, at("time", "time %d is out of range: give unix seconds from 0 to %d", t, int64(maxTime))
+			case t < prev:
+				return nil, at("time", "time %d is before %d, the time of the previous block or maintenance: block times must not decrease; give a time of at least %d", t, prev, prev)
+			}
+			next = *sp.Time
 		}
 		for _, r := range raw {
 			b, err := parseBlock(r)
 			if err != nil {
-				return nil, at("%v", err)
+				return nil, at(blockKey(sp), "%v", err)
 			}
 			if !known[b.producer] {
-				return nil, at("block %q: unknown producer %q (declare it in producers or a maintenance step)", r, b.producer)
+				return nil, at(blockKey(sp), "block %q: unknown producer %q: declare it in producers or a maintenance step", r, b.producer)
 			}
 			st.blocks = append(st.blocks, b)
+			prev, next = next, next+s.BlockInterval
+		}
+		if sp.Maintenance != nil {
+			prev = next
 		}
 		for _, e := range sp.Expect {
 			if err := checkExpect(e, numbers, params); err != nil {
-				return nil, at("expect: %v", err)
+				return nil, at("expect", "expect: %v", err)
 			}
 		}
 		s.steps = append(s.steps, st)
 	}
 	return s, nil
+}
+
+func blockKey(sp stepSpec) string {
+	if sp.Block != "" {
+		return "block"
+	}
+	return "blocks"
+}
+
+// configError places a signal.ConfigError on the line it is about.
+func configError(file string, loc locator, err error) error {
+	e := &Error{File: file, Msg: err.Error()}
+	var ce *signal.ConfigError
+	if !errors.As(err, &ce) {
+		return e
+	}
+	switch ce.Field {
+	case "version":
+		key := ""
+		var ve *schedule.VersionError
+		if errors.As(ce.Err, &ve) {
+			key = ve.Field
+		}
+		e.Line = loc.line("version", ce.Index, key)
+	case "param":
+		e.Line = loc.line("param", ce.Index)
+	case "maintenance_interval":
+		// A tron file without the key: point at the mode that needs it.
+		e.Line = loc.top["maintenance_interval"]
+		if e.Line == 0 {
+			e.Line = loc.top["mode"]
+		}
+	default:
+		e.Line = loc.top[ce.Field]
+	}
+	return e
 }
 
 func parseFraction(s string) (uint32, uint32, bool) {
@@ -305,19 +358,19 @@ func checkExpect(e expectSpec, versions map[uint32]bool, params map[string]bool)
 	case e.Version != nil && !versionFields:
 		return fmt.Errorf("version %d: say what to check (state, since, count, ...)", *e.Version)
 	case e.Version != nil && !versions[*e.Version]:
-		return fmt.Errorf("version %d is not declared", *e.Version)
+		return fmt.Errorf("version %d is not declared: add a [[version]] table or check another version", *e.Version)
 	case (e.Param == nil) != (e.Value == nil):
 		return fmt.Errorf("param and value go together")
 	case e.Param != nil && !params[*e.Param]:
-		return fmt.Errorf("param %q is not declared", *e.Param)
+		return fmt.Errorf("param %q is not declared: add a [[param]] table or check another param", *e.Param)
 	case (e.Producer == nil) != (e.LastVersion == nil):
 		return fmt.Errorf("producer and last_version go together")
 	case e.Version == nil && e.Param == nil && e.Producer == nil && e.Halted == nil &&
 		e.LatestVersion == nil && e.Newer == nil && e.NewerCount == nil:
-		return fmt.Errorf("nothing to check")
+		return fmt.Errorf("nothing to check: give version, param, producer, halted, latest_version, newer or newer_count")
 	}
 	if e.State != nil {
-		if _, err := ParseState(*e.State); err != nil {
+		if _, err := signal.ParseState(*e.State); err != nil {
 			return err
 		}
 	}
@@ -333,54 +386,13 @@ func tomlError(file string, err error) error {
 	if errors.As(err, &sm) && len(sm.Errors) > 0 {
 		e := sm.Errors[0]
 		row, col := e.Position()
-		return &ScenarioError{File: file, Line: row, Column: col,
+		return &Error{File: file, Line: row, Column: col,
 			Msg: fmt.Sprintf("unknown key %q: check its spelling against docs/signal.md", strings.Join(e.Key(), "."))}
 	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, col := de.Position()
-		return &ScenarioError{File: file, Line: row, Column: col, Msg: strings.TrimPrefix(de.Error(), "toml: ")}
+		return &Error{File: file, Line: row, Column: col, Msg: strings.TrimPrefix(de.Error(), "toml: ")}
 	}
-	return &ScenarioError{File: file, Msg: err.Error()}
-}
-
-// tableLines maps "step", "version" and "param" to the line of each of
-// their [[...]] headers, in order, so later errors can name a line.
-func tableLines(data []byte) map[string][]int {
-	out := map[string][]int{}
-	var p unstable.Parser
-	p.Reset(data)
-	for p.NextExpression() {
-		e := p.Expression()
-		if e.Kind != unstable.ArrayTable {
-			continue
-		}
-		it := e.Key()
-		var parts []string
-		line := 0
-		for it.Next() {
-			n := it.Node()
-			if line == 0 {
-				line = p.Shape(n.Raw).Start.Line
-			}
-			parts = append(parts, string(n.Data))
-		}
-		k := strings.Join(parts, ".")
-		out[k] = append(out[k], line)
-	}
-	return out
-}
-
-// keyLine finds the line of a top-level "key =" for messages.
-func keyLine(data []byte, key string) int {
-	for i, l := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(l)
-		if strings.HasPrefix(t, "[") {
-			return 0 // past the top-level keys
-		}
-		if rest, ok := strings.CutPrefix(t, key); ok && strings.HasPrefix(strings.TrimSpace(rest), "=") {
-			return i + 1
-		}
-	}
-	return 0
+	return &Error{File: file, Msg: err.Error()}
 }

@@ -1,8 +1,10 @@
-package signal
+package sim
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/forkgate/forkgate/signal"
 )
 
 // ReportSchema names the JSON layout of Report; bump it on any
@@ -11,27 +13,27 @@ const ReportSchema = "forkgate.signal.simulate/v1"
 
 // Report is the outcome of running a scenario.
 type Report struct {
-	Schema       string       `json:"schema"`
-	File         string       `json:"file"`
-	Name         string       `json:"name,omitempty"`
-	Mode         string       `json:"mode"`
-	OK           bool         `json:"ok"`
-	Expectations int          `json:"expectations"`    // expectations checked
-	Height       int64        `json:"height"`          // last applied block
-	Time         int64        `json:"time"`            // its time
-	Steps        []StepReport `json:"steps,omitempty"` // only with each
-	Failures     []Failure    `json:"failures"`
-	Final        Status       `json:"final"`
+	Schema       string        `json:"schema"`
+	File         string        `json:"file"`
+	Name         string        `json:"name,omitempty"`
+	Mode         string        `json:"mode"`
+	OK           bool          `json:"ok"`
+	Expectations int           `json:"expectations"`    // expectations checked
+	Height       int64         `json:"height"`          // last applied block
+	Time         int64         `json:"time"`            // its time
+	Steps        []StepReport  `json:"steps,omitempty"` // only with each
+	Failures     []Failure     `json:"failures"`
+	Final        signal.Status `json:"final"`
 }
 
 // StepReport is one step; Status is filled when every step is reported.
 type StepReport struct {
-	Index  int     `json:"index"` // 1-based
-	Line   int     `json:"line"`
-	Action string  `json:"action"`
-	Note   string  `json:"note,omitempty"`
-	Error  string  `json:"error,omitempty"`
-	Status *Status `json:"status,omitempty"`
+	Index  int            `json:"index"` // 1-based
+	Line   int            `json:"line"`
+	Action string         `json:"action"`
+	Note   string         `json:"note,omitempty"`
+	Error  string         `json:"error,omitempty"`
+	Status *signal.Status `json:"status,omitempty"`
 }
 
 // Failure is an expectation that did not hold, or an unexpected error.
@@ -43,19 +45,20 @@ type Failure struct {
 
 // Run plays the scenario on a fresh in-memory store. With each, the report
 // lists every step with the status after it; without, only the final
-// status. A step error that the step
-// does not expect is a failure and stops the run.
+// status. A step error that the step does not expect is a failure and stops
+// the run. Parse has checked the config and the genesis set, so an error
+// here (an *Error) means a Scenario built by hand.
 func (s *Scenario) Run(each bool) (*Report, error) {
-	c, err := New(NewMemStore(), s.Config)
+	c, err := signal.New(signal.NewMemStore(), s.Config)
 	if err != nil {
-		return nil, &ScenarioError{File: s.File, Msg: err.Error()}
+		return nil, &Error{File: s.File, Msg: err.Error()}
 	}
 	r := &Report{Schema: ReportSchema, File: s.File, Name: s.Name, Mode: s.Config.Mode.String(), Failures: []Failure{}, Steps: []StepReport{}}
 	if !each {
 		r.Steps = nil
 	}
 	if err := c.Maintenance(0, s.StartTime, s.Producers); err != nil {
-		return nil, &ScenarioError{File: s.File, Msg: err.Error()}
+		return nil, &Error{File: s.File, Line: s.producersLine, Msg: fmt.Sprintf("genesis maintenance: %v", err)}
 	}
 	height, nextTime := int64(0), s.StartTime
 	r.Time = s.StartTime
@@ -143,7 +146,7 @@ func (s *Scenario) Run(each bool) (*Report, error) {
 }
 
 // check compares one expectation with the status and returns what differs.
-func check(e expectSpec, st *Status, c *Controller) []string {
+func check(e expectSpec, st *signal.Status, c *signal.Controller) []string {
 	var out []string
 	diff := func(what string, want, got any) {
 		if fmt.Sprint(want) != fmt.Sprint(got) {
@@ -151,7 +154,7 @@ func check(e expectSpec, st *Status, c *Controller) []string {
 		}
 	}
 	if e.Version != nil {
-		var vs *VersionStatus
+		var vs *signal.VersionStatus
 		for i := range st.Versions {
 			if st.Versions[i].Version == *e.Version {
 				vs = &st.Versions[i]
