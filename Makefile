@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/forkgate
 
-.PHONY: build test demo tour verify bench fuzz fuzz-short
+.PHONY: build test demo release-demo tour verify bench fuzz fuzz-short
 
 # The commit is stamped at link time (GOFLAGS may turn VCS stamping off).
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
@@ -23,6 +23,15 @@ DEMO_DIR ?= out/demo
 demo: build
 	rm -rf $(DEMO_DIR)
 	$(BIN) demo --dir $(DEMO_DIR)
+	@echo "next: make release-demo (signed releases, an artifact store, upgrade documents, the ops check)"
+
+# release-demo builds two reproducible, signed releases (an old one capped at
+# protocol version 1, and the new one), publishes them to a file:// store,
+# writes the upgrade documents of three library chains, and runs the ops
+# check on a node home against one (scripts/release-demo.sh).
+RELEASE_DEMO_DIR ?= out/release-demo
+release-demo: build
+	./scripts/release-demo.sh $(BIN) $(RELEASE_DEMO_DIR)
 
 # tour walks the other commands on the shipped examples: config lint, show,
 # set, diff, fork IDs, signal scenarios, a devnet.
