@@ -100,7 +100,7 @@ func TestGoldenDocuments(t *testing.T) {
 			t.Errorf("%s: lint %+v compat %+v", d.Chain.Title, d.Suggested.Lint, d.Suggested.Compat)
 		}
 	}
-	if pb := docs[0]; !pb.Chain.FollowsParent || pb.Chain.Kind != "parallel" || pb.Chain.Parent == "" || len(pb.Reason.Record) != 1 {
+	if pb := docs[0]; !pb.Chain.FollowsParent || pb.Chain.Kind != "parallel" || pb.Chain.Parent == "" || len(pb.Reason.Record) != 2 {
 		t.Errorf("para-beta chain: %+v record %+v", pb.Chain, pb.Reason.Record)
 	}
 	for _, f := range files {
