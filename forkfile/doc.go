@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -62,6 +63,7 @@ type Entry struct {
 	AbovePos  Pos      // position of the first of them
 	Trailer   string   // comment after the value on the same line
 	LineStart int      // byte offset of the start of the key's line
+	keyOff    int      // byte offset of the key
 }
 
 // Table is a [table] or [[array]] header.
@@ -89,12 +91,14 @@ type Doc struct {
 	// Lead holds the comment lines before the first table or key: the place
 	// of the change record the Chain33 upgrade regulation asks for.
 	Lead []Comment
+
+	lines lineIndex // offset <-> line and column, built once
 }
 
 // Parse reads a TOML document. Syntax errors, duplicate keys and other
 // semantic errors come back as a *PosError.
 func Parse(file string, src []byte) (*Doc, error) {
-	d := &Doc{File: file, Src: src}
+	d := &Doc{File: file, Src: src, lines: newLineIndex(src)}
 	p := &unstable.Parser{KeepComments: true}
 	p.Reset(src)
 
@@ -104,6 +108,7 @@ func Parse(file string, src []byte) (*Doc, error) {
 	sawItem := false
 	seen := map[string]Pos{}
 	tables := map[string]Pos{}
+	tr := newTracker()
 
 	for p.NextExpression() {
 		n := p.Expression()
@@ -117,9 +122,12 @@ func Parse(file string, src []byte) (*Doc, error) {
 			pending = append(pending, c)
 		case unstable.Table, unstable.ArrayTable:
 			sawItem = true
-			key, kpos := keyOf(p, n.Key(), d.pos)
+			key, kpos, _ := keyOf(p, n.Key(), d.pos)
 			above := attach(pending, kpos.Line)
 			pending = nil
+			if err := tr.header(key, n.Kind == unstable.ArrayTable); err != nil {
+				return nil, &PosError{File: file, Pos: kpos, Msg: err.Error()}
+			}
 			full := strings.Join(key, "\x00")
 			if n.Kind == unstable.ArrayTable {
 				i := arrayIndex[full]
@@ -148,17 +156,14 @@ func Parse(file string, src []byte) (*Doc, error) {
 			if prev, dup := seen[full]; dup {
 				return nil, &PosError{File: file, Pos: e.Pos, Msg: fmt.Sprintf("key %s is set twice (first at line %d); keep one", strings.Join(e.Key, "."), prev.Line)}
 			}
+			if err := tr.value(table, e.Key); err != nil {
+				return nil, &PosError{File: file, Pos: e.Pos, Msg: err.Error()}
+			}
 			seen[full] = e.Pos
 			d.Entries = append(d.Entries, e)
 		}
 	}
 	if err := p.Error(); err != nil {
-		return nil, d.posError(err)
-	}
-	// The parser checks syntax only; decoding catches the remaining semantic
-	// errors (a key redefined as a table, and so on) with their position.
-	var sink map[string]any
-	if err := toml.Unmarshal(src, &sink); err != nil {
 		return nil, d.posError(err)
 	}
 	return d, nil
@@ -193,7 +198,7 @@ func (d *Doc) comment(p *unstable.Parser, n *unstable.Node) Comment {
 }
 
 func (d *Doc) entry(p *unstable.Parser, n *unstable.Node, table []string) (Entry, error) {
-	key, kpos := keyOf(p, n.Key(), d.pos)
+	key, kpos, koff := keyOf(p, n.Key(), d.pos)
 	full := append(append([]string(nil), table...), key...)
 	v, err := d.value(p, n.Value())
 	if err != nil {
@@ -202,32 +207,19 @@ func (d *Doc) entry(p *unstable.Parser, n *unstable.Node, table []string) (Entry
 	if v.Pos.Line == 0 {
 		// Empty containers have no members to take a position from: use
 		// the opening bracket after the key.
-		off := d.offset(kpos)
+		off := koff
 		if i := bytes.IndexAny(d.Src[off:], "{["); i >= 0 {
 			off += i
 		}
 		v.Start, v.End, v.Pos = off, off+1, d.pos(off)
 		v.Raw = string(d.Src[v.Start:v.End])
 	}
-	e := Entry{Key: full, Pos: kpos, Value: v}
+	e := Entry{Key: full, Pos: kpos, Value: v, keyOff: koff}
 	if c := n.Next(); c != nil && c.Kind == unstable.Comment {
 		e.Trailer = string(c.Data)
 	}
-	e.LineStart = bytes.LastIndexByte(d.Src[:d.offset(kpos)], '\n') + 1
+	e.LineStart = d.LineStart(kpos.Line)
 	return e, nil
-}
-
-func (d *Doc) offset(p Pos) int {
-	line, off := 1, 0
-	for line < p.Line {
-		i := bytes.IndexByte(d.Src[off:], '\n')
-		if i < 0 {
-			break
-		}
-		off += i + 1
-		line++
-	}
-	return off + p.Col - 1
 }
 
 func (d *Doc) value(p *unstable.Parser, n *unstable.Node) (Value, error) {
@@ -244,7 +236,7 @@ func (d *Doc) value(p *unstable.Parser, n *unstable.Node) (Value, error) {
 			}
 			v.Inline = append(v.Inline, e)
 			if start < 0 {
-				start = d.offset(e.Pos)
+				start = e.keyOff
 			}
 			end = e.Value.End
 		}
@@ -286,28 +278,94 @@ func (d *Doc) value(p *unstable.Parser, n *unstable.Node) (Value, error) {
 	return v, nil
 }
 
-func keyOf(p *unstable.Parser, it unstable.Iterator, pos func(int) Pos) ([]string, Pos) {
+// keyOf returns a key's parts, its position and its byte offset.
+func keyOf(p *unstable.Parser, it unstable.Iterator, pos func(int) Pos) ([]string, Pos, int) {
 	var key []string
 	var kp Pos
+	off := 0
 	for it.Next() {
 		k := it.Node()
 		if len(key) == 0 {
-			kp = pos(int(k.Raw.Offset))
+			off = int(k.Raw.Offset)
+			kp = pos(off)
 		}
 		key = append(key, string(k.Data))
 	}
-	return key, kp
+	return key, kp, off
 }
 
 // pos converts a byte offset to a line and a column counted in characters, so
 // that Chinese comments do not push columns off.
 func (d *Doc) pos(off int) Pos {
-	if off > len(d.Src) {
-		off = len(d.Src)
+	if d.lines.starts == nil {
+		d.lines = newLineIndex(d.Src)
 	}
-	line := 1 + bytes.Count(d.Src[:off], []byte{'\n'})
-	ls := bytes.LastIndexByte(d.Src[:off], '\n') + 1
-	col := 1 + len([]rune(string(d.Src[ls:off])))
+	return d.lines.pos(d.Src, off)
+}
+
+// LineStart is the byte offset where a 1-based line starts (the end of the
+// source for a line past the last).
+func (d *Doc) LineStart(line int) int {
+	if d.lines.starts == nil {
+		d.lines = newLineIndex(d.Src)
+	}
+	if line < 1 {
+		return 0
+	}
+	if line > len(d.lines.starts) {
+		return len(d.Src)
+	}
+	return d.lines.starts[line-1]
+}
+
+// lineIndex answers offset -> line:column in O(log n) so that reading a file
+// stays linear in its size: it holds every line's start and, per block of
+// blockSize bytes, how many UTF-8 continuation bytes precede the block (a
+// column counts characters, and a 50 MB file may be one long line).
+type lineIndex struct {
+	starts []int // starts[i] is the offset of line i+1
+	cont   []int // cont[k]: continuation bytes in src[:k*blockSize]
+}
+
+const blockSize = 256
+
+func newLineIndex(src []byte) lineIndex {
+	li := lineIndex{starts: []int{0}, cont: make([]int, 0, len(src)/blockSize+1)}
+	n := 0
+	for i, c := range src {
+		if i%blockSize == 0 {
+			li.cont = append(li.cont, n)
+		}
+		switch {
+		case c == '\n':
+			li.starts = append(li.starts, i+1)
+		case c&0xC0 == 0x80:
+			n++
+		}
+	}
+	if len(src)%blockSize == 0 {
+		li.cont = append(li.cont, n)
+	}
+	return li
+}
+
+// contBefore is the number of UTF-8 continuation bytes in src[:off].
+func (li *lineIndex) contBefore(src []byte, off int) int {
+	k := off / blockSize
+	n := li.cont[k]
+	for _, c := range src[k*blockSize : off] {
+		if c&0xC0 == 0x80 {
+			n++
+		}
+	}
+	return n
+}
+
+func (li *lineIndex) pos(src []byte, off int) Pos {
+	off = max(0, min(off, len(src)))
+	line := sort.SearchInts(li.starts, off+1) // first start > off, 1-based line
+	ls := li.starts[line-1]
+	col := 1 + (off - ls) - (li.contBefore(src, off) - li.contBefore(src, ls))
 	return Pos{Line: line, Col: col}
 }
 

@@ -78,7 +78,7 @@ func Set(f *File, req SetRequest) ([]byte, error) {
 	record := fmt.Sprintf("# %s %s %s = %s under %s: %s\n", req.Date, action, name, value, section, firstLine(req.Note))
 	if n := len(f.Record); n > 0 {
 		// keep the entries together: insert after the last dated one
-		at := lineEnd(src, offsetOfPos(src, f.Record[n-1].Pos))
+		at := lineEnd(src, f.Doc.LineStart(f.Record[n-1].Pos.Line))
 		edits = append(edits, splice{at: at, end: at, text: record})
 	} else {
 		edits = append(edits, splice{at: 0, end: 0, text: "# Change record (newest last)\n" + record + "\n"})
@@ -130,11 +130,6 @@ func lineEnd(src []byte, off int) int {
 		return off + i + 1
 	}
 	return len(src)
-}
-
-func offsetOfPos(src []byte, p Pos) int {
-	d := Doc{Src: src}
-	return d.offset(Pos{Line: p.Line, Col: 1})
 }
 
 func leadingSpace(b []byte) string {

@@ -62,6 +62,9 @@ type File struct {
 	Params   []schedule.ParamSetting
 	Versions []schedule.VersionParams
 	Record   []RecordEntry
+
+	byKey  map[string]string // fork key -> key, for forkByName
+	byName map[string]string // bare fork name -> key, system scope first
 }
 
 // ErrorList is every value error of a file; each one has a position.
@@ -126,6 +129,7 @@ func Read(name string, src []byte) (*File, error) {
 			bad(e.Pos, "unexpected key %s; declare versions as [[signal.version]] tables", strings.Join(e.Key, "."))
 		}
 	}
+	f.indexForks()
 	for _, e := range mver {
 		f.param(e, bad)
 	}
@@ -273,28 +277,32 @@ func (f *File) param(e Entry, bad func(Pos, string, ...any)) {
 	f.Params = append(f.Params, ps)
 }
 
+// indexForks maps fork keys and bare names to keys once, so that resolving
+// every parameter's fork stays linear in the file's size.
+func (f *File) indexForks() {
+	f.byKey = make(map[string]string, len(f.Items))
+	f.byName = make(map[string]string, len(f.Items))
+	for _, it := range f.Items {
+		k := it.Key()
+		f.byKey[k] = k
+		if prev, ok := f.byName[it.Name]; !ok || (it.Scope == schedule.SystemScope && !strings.HasPrefix(prev, schedule.SystemScope+".")) {
+			f.byName[it.Name] = k
+		}
+	}
+}
+
 // forkByName finds a fork key by its bare name, preferring the system scope
 // as Chain33's mver does.
 func (f *File) forkByName(name string) string {
+	if f.byName == nil {
+		f.indexForks()
+	}
 	if strings.Contains(name, ".") {
-		for _, it := range f.Items {
-			if it.Key() == name {
-				return name
-			}
+		if k, ok := f.byKey[name]; ok {
+			return k
 		}
 	}
-	found := ""
-	for _, it := range f.Items {
-		if it.Name == name {
-			if it.Scope == schedule.SystemScope {
-				return it.Key()
-			}
-			if found == "" {
-				found = it.Key()
-			}
-		}
-	}
-	return found
+	return f.byName[name]
 }
 
 func paramValue(v Value) schedule.Value {
