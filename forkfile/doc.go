@@ -8,7 +8,6 @@
 package forkfile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -122,7 +121,7 @@ func Parse(file string, src []byte) (*Doc, error) {
 			pending = append(pending, c)
 		case unstable.Table, unstable.ArrayTable:
 			sawItem = true
-			key, kpos, _ := keyOf(p, n.Key(), d.pos)
+			key, kpos, _, _ := keyOf(p, n.Key(), d.pos)
 			above := attach(pending, kpos.Line)
 			pending = nil
 			if err := tr.header(key, n.Kind == unstable.ArrayTable); err != nil {
@@ -198,21 +197,11 @@ func (d *Doc) comment(p *unstable.Parser, n *unstable.Node) Comment {
 }
 
 func (d *Doc) entry(p *unstable.Parser, n *unstable.Node, table []string) (Entry, error) {
-	key, kpos, koff := keyOf(p, n.Key(), d.pos)
+	key, kpos, koff, kend := keyOf(p, n.Key(), d.pos)
 	full := append(append([]string(nil), table...), key...)
-	v, err := d.value(p, n.Value())
+	v, err := d.value(p, n.Value(), d.valueStart(kend))
 	if err != nil {
 		return Entry{}, err
-	}
-	if v.Pos.Line == 0 {
-		// Empty containers have no members to take a position from: use
-		// the opening bracket after the key.
-		off := koff
-		if i := bytes.IndexAny(d.Src[off:], "{["); i >= 0 {
-			off += i
-		}
-		v.Start, v.End, v.Pos = off, off+1, d.pos(off)
-		v.Raw = string(d.Src[v.Start:v.End])
 	}
 	e := Entry{Key: full, Pos: kpos, Value: v, keyOff: koff}
 	if c := n.Next(); c != nil && c.Kind == unstable.Comment {
@@ -222,52 +211,87 @@ func (d *Doc) entry(p *unstable.Parser, n *unstable.Node, table []string) (Entry
 	return e, nil
 }
 
-func (d *Doc) value(p *unstable.Parser, n *unstable.Node) (Value, error) {
+// valueStart is the offset of the value after a key ending at keyEnd: past
+// the blanks, the '=' and the blanks after it.
+func (d *Doc) valueStart(keyEnd int) int {
+	i := skipBlanks(d.Src, keyEnd)
+	if i < len(d.Src) && d.Src[i] == '=' {
+		i++
+	}
+	return skipBlanks(d.Src, i)
+}
+
+func skipBlanks(src []byte, i int) int {
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// skipFiller skips what may sit between the elements of an array or an
+// inline table: blanks, newlines, commas and comments.
+func skipFiller(src []byte, i int) int {
+	for i < len(src) {
+		switch src[i] {
+		case ' ', '\t', '\r', '\n', ',':
+			i++
+		case '#':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// value reads a value that starts at byte offset from. The parser gives
+// containers no range, so arrays and inline tables are measured by walking
+// from their opening bracket over their members to the closing one; their
+// Raw is then the exact source text, comments and line breaks included.
+func (d *Doc) value(p *unstable.Parser, n *unstable.Node, from int) (Value, error) {
 	v := Value{Kind: n.Kind}
 	switch n.Kind {
-	case unstable.InlineTable:
-		start, end := -1, -1
+	case unstable.InlineTable, unstable.Array:
+		closer := byte(']')
+		if n.Kind == unstable.InlineTable {
+			closer = '}'
+		}
+		if from >= len(d.Src) {
+			return v, &PosError{File: d.File, Pos: d.pos(from), Msg: "value expected"}
+		}
+		v.Start, v.Pos = from, d.pos(from)
+		cur := from + 1
 		it := n.Children()
 		for it.Next() {
-			kv := it.Node()
-			e, err := d.entry(p, kv, nil)
+			c := it.Node()
+			if c.Kind == unstable.Comment {
+				continue // comments inside arrays; skipFiller steps over them
+			}
+			cur = skipFiller(d.Src, cur)
+			if n.Kind == unstable.InlineTable {
+				e, err := d.entry(p, c, nil)
+				if err != nil {
+					return v, err
+				}
+				v.Inline = append(v.Inline, e)
+				cur = e.Value.End
+				continue
+			}
+			item, err := d.value(p, c, cur)
 			if err != nil {
 				return v, err
 			}
-			v.Inline = append(v.Inline, e)
-			if start < 0 {
-				start = e.keyOff
-			}
-			end = e.Value.End
+			v.Items = append(v.Items, item)
+			cur = item.End
 		}
-		// The parser gives containers no range; recover it from the
-		// braces around the members.
-		if start < 0 {
-			return v, nil
+		cur = skipFiller(d.Src, cur)
+		if cur >= len(d.Src) || d.Src[cur] != closer {
+			return v, &PosError{File: d.File, Pos: d.pos(cur), Msg: fmt.Sprintf("expected %q to close the %s opened at line %d", closer, strings.ToLower(n.Kind.String()), v.Pos.Line)}
 		}
-		open := bytes.LastIndexByte(d.Src[:start], '{')
-		closeAt := bytes.IndexByte(d.Src[end:], '}')
-		if open >= 0 && closeAt >= 0 {
-			v.Start, v.End = open, end+closeAt+1
-			v.Raw = string(d.Src[v.Start:v.End])
-			v.Pos = d.pos(v.Start)
-		}
-		return v, nil
-	case unstable.Array:
-		it := n.Children()
-		first := true
-		for it.Next() {
-			c, err := d.value(p, it.Node())
-			if err != nil {
-				return v, err
-			}
-			if first {
-				v.Pos, v.Start = c.Pos, c.Start
-				first = false
-			}
-			v.End = c.End
-			v.Items = append(v.Items, c)
-		}
+		v.End = cur + 1
+		v.Raw = string(d.Src[v.Start:v.End])
 		return v, nil
 	}
 	v.Start = int(n.Raw.Offset)
@@ -278,20 +302,22 @@ func (d *Doc) value(p *unstable.Parser, n *unstable.Node) (Value, error) {
 	return v, nil
 }
 
-// keyOf returns a key's parts, its position and its byte offset.
-func keyOf(p *unstable.Parser, it unstable.Iterator, pos func(int) Pos) ([]string, Pos, int) {
+// keyOf returns a key's parts, its position, and the byte offsets where it
+// starts and ends (quotes included).
+func keyOf(p *unstable.Parser, it unstable.Iterator, pos func(int) Pos) ([]string, Pos, int, int) {
 	var key []string
 	var kp Pos
-	off := 0
+	off, end := 0, 0
 	for it.Next() {
 		k := it.Node()
 		if len(key) == 0 {
 			off = int(k.Raw.Offset)
 			kp = pos(off)
 		}
+		end = int(k.Raw.Offset + k.Raw.Length)
 		key = append(key, string(k.Data))
 	}
-	return key, kp, off
+	return key, kp, off, end
 }
 
 // pos converts a byte offset to a line and a column counted in characters, so

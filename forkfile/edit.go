@@ -16,6 +16,9 @@ type SetRequest struct {
 	Value string // a config value: -1, 100, { time = ... }; also "never" and "genesis"
 	Note  string // written above the item; required by the regulation
 	Date  string // the change record's date, YYYY-MM-DD
+	// Dialect limits the value to what the file's readers accept (auto: the
+	// file's own dialect, see File.Dialect).
+	Dialect Dialect
 }
 
 // Set returns the file's bytes with one fork item set, its note written above
@@ -35,6 +38,9 @@ func Set(f *File, req SetRequest) ([]byte, error) {
 	}
 	if _, _, err := ParseActivation(value); err != nil {
 		return nil, fmt.Errorf("value for %s: %v", req.Key, err)
+	}
+	if err := checkDialect(f, req.Dialect, req.Key, value); err != nil {
+		return nil, err
 	}
 	src := f.Doc.Src
 	var edits []splice

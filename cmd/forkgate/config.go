@@ -172,9 +172,14 @@ type showFork struct {
 	Origin     string `json:"origin"`
 }
 
+// showParam is a parameter value: at a height, the one in force; without a
+// height, every value the file sets (Fork names the fork it follows).
 type showParam struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name   string `json:"name"`
+	Fork   string `json:"fork,omitempty"`
+	Type   string `json:"type"`
+	Value  string `json:"value"` // canonical TOML: 100, "text", ["a", "b"]
+	Origin string `json:"origin,omitempty"`
 }
 
 type showReport struct {
@@ -182,6 +187,7 @@ type showReport struct {
 	Title    string             `json:"title"`
 	Height   *int64             `json:"height,omitempty"`
 	Time     *int64             `json:"time,omitempty"`
+	Parent   *int64             `json:"parent_height,omitempty"`
 	Forks    []showFork         `json:"forks"`
 	Params   []showParam        `json:"params,omitempty"`
 	Findings []schedule.Finding `json:"findings"`
@@ -189,7 +195,7 @@ type showReport struct {
 
 func newShowCmd() *cobra.Command {
 	var height, tm, parentHeight int64
-	var registry string
+	var timeText, registry string
 	var versionActive []string
 	c := &cobra.Command{
 		Use:   "show FILE",
@@ -229,8 +235,16 @@ known only once producers adopt the version).`,
 				}
 				oracle[uint32(n)] = hh
 			}
+			if cmd.Flags().Changed("time") {
+				if tm, err = parseTime("time", timeText); err != nil {
+					return err
+				}
+			}
 			at := cmd.Flags().Changed("height")
 			if at {
+				if err := atLeast("height", height, 0); err != nil {
+					return err
+				}
 				rep.Height = &height
 				if cmd.Flags().Changed("time") {
 					rep.Time = &tm
@@ -241,8 +255,20 @@ known only once producers adopt the version).`,
 				notes[it.Key()] = strings.Join(cleanNote(it.Entry.Above), " ")
 			}
 			b := schedule.Block{Height: height, Time: tm, ParentHeight: parentHeight}
-			if !cmd.Flags().Changed("parent-height") {
+			switch {
+			case cmd.Flags().Changed("parent-height"):
+				if err := atLeast("parent-height", parentHeight, 0); err != nil {
+					return err
+				}
+			case f.ParentStart > 0:
+				// A parallel chain's block h is anchored at parent height
+				// parent_start + h, as the node computes it.
+				b.ParentHeight = f.ParentStart + height
+			default:
 				b.ParentHeight = -1
+			}
+			if at && b.ParentHeight >= 0 {
+				rep.Parent = &b.ParentHeight
 			}
 			if !cmd.Flags().Changed("time") {
 				b.Time = -1
@@ -262,8 +288,12 @@ known only once producers adopt the version).`,
 			if at {
 				for _, name := range s.Params() {
 					if v, ok := s.ParamValue(name, b, oracle); ok {
-						rep.Params = append(rep.Params, showParam{Name: name, Value: v.Text})
+						rep.Params = append(rep.Params, showParam{Name: name, Type: v.Type.String(), Value: v.Text})
 					}
+				}
+			} else {
+				for _, p := range f.Params {
+					rep.Params = append(rep.Params, showParam{Name: p.Name, Fork: p.Fork, Type: p.Value.Type.String(), Value: p.Value.Text, Origin: p.Origin})
 				}
 			}
 			out := cmd.OutOrStdout()
@@ -275,8 +305,8 @@ known only once producers adopt the version).`,
 		},
 	}
 	c.Flags().Int64Var(&height, "height", 0, "height to evaluate")
-	c.Flags().Int64Var(&tm, "time", 0, "block time (unix seconds) for time forks")
-	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height for parent-height forks")
+	c.Flags().StringVar(&timeText, "time", "", "block time for time forks: unix seconds, a date (2026-12-01, UTC) or an RFC 3339 time")
+	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height for parent-height forks (default: the file's [library] parent_start + --height)")
 	c.Flags().StringVar(&registry, "registry", "", "registry file; registered forks the file omits are shown with their defaults")
 	c.Flags().StringArrayVar(&versionActive, "version-active", nil, "VERSION=HEIGHT: evaluate version forks as if the version is active from HEIGHT (repeatable)")
 	return c
@@ -303,9 +333,17 @@ func printShow(w io.Writer, rep showReport) {
 	}
 	tw.Flush()
 	if len(rep.Params) > 0 {
-		fmt.Fprintf(w, "\nparameters at height %d:\n", *rep.Height)
+		if rep.Height != nil {
+			fmt.Fprintf(w, "\nparameters at height %d:\n", *rep.Height)
+		} else {
+			fmt.Fprintln(w, "\nparameters (from a fork on, where one is named):")
+		}
 		for _, p := range rep.Params {
-			fmt.Fprintf(w, "  %s = %s\n", p.Name, p.Value)
+			if p.Fork != "" {
+				fmt.Fprintf(w, "  %s = %s  (from %s)\n", p.Name, p.Value, p.Fork)
+			} else {
+				fmt.Fprintf(w, "  %s = %s\n", p.Name, p.Value)
+			}
 		}
 	}
 	for _, f := range rep.Findings {
@@ -388,7 +426,7 @@ func dash(s string) string {
 }
 
 func newSetCmd() *cobra.Command {
-	var note, date string
+	var note, date, dialect string
 	var dryRun bool
 	c := &cobra.Command{
 		Use:   "set FILE NAME VALUE --note TEXT",
@@ -397,7 +435,10 @@ func newSetCmd() *cobra.Command {
 [fork.sub.exec]; a missing item is added to its section). VALUE is a height,
 -1 or "never", "genesis", or an inline table such as "{ time = 1767225600 }".
 The note goes directly above the item and a dated line is added to the change
-record at the top. Every other comment and the layout are kept.`,
+record at the top. Every other comment and the layout are kept.
+A file in Chain33's dialect (every fork value a plain integer) only takes
+plain integers, since Chain33 would refuse to start with anything else;
+--dialect forkgate allows time, version and parent activations.`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := outputFormat(cmd); err != nil {
@@ -410,7 +451,11 @@ record at the top. Every other comment and the layout are kept.`,
 			if date == "" {
 				date = time.Now().UTC().Format("2006-01-02")
 			}
-			out, err := forkfile.Set(f, forkfile.SetRequest{Key: args[1], Value: args[2], Note: note, Date: date})
+			d, err := forkfile.ParseDialect(dialect)
+			if err != nil {
+				return usageErr("--dialect: %v", err)
+			}
+			out, err := forkfile.Set(f, forkfile.SetRequest{Key: args[1], Value: args[2], Note: note, Date: date, Dialect: d})
 			if err != nil {
 				return usageErr("%s: %v", args[0], err)
 			}
@@ -428,6 +473,7 @@ record at the top. Every other comment and the layout are kept.`,
 	c.Flags().StringVar(&note, "note", "", "what problem the change solves and how to configure it (required)")
 	c.Flags().StringVar(&date, "date", "", "date of the change-record entry (default: today, UTC)")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the edited file instead of writing it")
+	c.Flags().StringVar(&dialect, "dialect", "auto", "chain33 (plain integer heights only), forkgate (time, version, parent activations) or auto (the file's own: forkgate if it already uses an extension)")
 	return c
 }
 
@@ -513,13 +559,15 @@ type compatReport struct {
 	New        string              `json:"new"`
 	Head       int64               `json:"head"`
 	Compatible bool                `json:"compatible"`
-	RewindTo   *int64              `json:"rewind_to,omitempty"`
+	RewindTo   *int64              `json:"rewind_to,omitempty"` // -1: resync from genesis
+	Remedy     string              `json:"remedy,omitempty"`    // "rewind to height N" or "resync from genesis"
 	Conflicts  []schedule.Conflict `json:"conflicts,omitempty"`
 	Message    string              `json:"message,omitempty"`
 }
 
 func newCompatCmd() *cobra.Command {
 	var head, headTime, parentHeight int64
+	var headTimeText string
 	c := &cobra.Command{
 		Use:   "compat OLD NEW --head H",
 		Short: "Check that a new config does not rewrite history below the chain head",
@@ -529,7 +577,7 @@ any fork or parameter that already took effect? Changing only future forks is
 fine. On a conflict it names the exact height to rewind to and exits 1.
 Time, version and parent-height activations at or below the head need the
 chain's own mapping to heights, which only a node has; here they give a
-rewind to -1 (resync from genesis). A version fork counts as passed, since
+a resync from genesis. A version fork counts as passed, since
 whether its version activated is known only to a node.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -539,6 +587,11 @@ whether its version activated is known only to a node.`,
 			}
 			if !cmd.Flags().Changed("head") {
 				return usageErr("--head is required: the height the chain has reached")
+			}
+			if cmd.Flags().Changed("head-time") {
+				if headTime, err = parseTime("head-time", headTimeText); err != nil {
+					return err
+				}
 			}
 			if head < 0 || headTime < 0 || parentHeight < 0 {
 				return usageErr("--head, --head-time and --parent-height cannot be negative")
@@ -560,6 +613,7 @@ whether its version activated is known only to a node.`,
 			if ce != nil {
 				rep.Compatible = false
 				rep.RewindTo = &ce.RewindTo
+				rep.Remedy = schedule.Remedy(ce.RewindTo)
 				rep.Conflicts = ce.Conflicts
 				rep.Message = ce.Error()
 			}
@@ -573,7 +627,7 @@ whether its version activated is known only to a node.`,
 			} else {
 				fmt.Fprintln(out, ce.Error())
 				for _, c := range ce.Conflicts {
-					fmt.Fprintf(out, "  %s: rewind to %d\n", c.What, c.RewindTo)
+					fmt.Fprintf(out, "  %s: %s\n", c.What, schedule.Remedy(c.RewindTo))
 				}
 			}
 			if ce != nil {
@@ -583,7 +637,7 @@ whether its version activated is known only to a node.`,
 		},
 	}
 	c.Flags().Int64Var(&head, "head", 0, "height the chain has reached (required)")
-	c.Flags().Int64Var(&headTime, "head-time", 0, "time of the head block (unix seconds)")
+	c.Flags().StringVar(&headTimeText, "head-time", "", "time of the head block: unix seconds, a date (2026-12-01, UTC) or an RFC 3339 time")
 	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height at the head, for parallel chains")
 	return c
 }
