@@ -36,8 +36,8 @@ type Status struct {
 	// version it does not implement (exit code 3) and waits for a new binary.
 	UpgradeNeeded *UpgradeInfo `json:"upgrade_needed,omitempty"`
 	Engine        string       `json:"engine,omitempty"` // "solo" or "cometbft"
-	Source          string         `json:"source"` // "node" (live) or "data" (read from the data directory)
-	BlockStore      int64          `json:"block_store_height"`
+	Source        string       `json:"source"`           // "node" (live) or "data" (read from the data directory)
+	BlockStore    int64        `json:"block_store_height"`
 }
 
 // ForksStatus summarises the schedule at the head.
