@@ -2,9 +2,11 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -147,7 +149,23 @@ func (n *Node) Status() (*Status, error) {
 	if st.Producers == nil {
 		st.Producers = []ProducerInfo{}
 	}
+	st.Visor = readVisor(n.l.home)
 	return st, nil
+}
+
+// readVisor reads the supervisor's status file (forkgate visor), nil when
+// the home runs without one or the file is not readable: the node's own
+// status never fails because of it.
+func readVisor(h Home) *nodestatus.Visor {
+	b, err := os.ReadFile(filepath.Join(string(h), "visor", "status.json"))
+	if err != nil || len(b) > 1<<20 {
+		return nil
+	}
+	var v nodestatus.Visor
+	if json.Unmarshal(b, &v) != nil || v.Format < 1 {
+		return nil
+	}
+	return &v
 }
 
 // HTTPServer is the status API of a node: nodestatus's server, plus the

@@ -34,6 +34,9 @@ type Status struct {
 	Halt            string         `json:"halt,omitempty"`
 	Source          string         `json:"source"` // "node" (live) or "data" (read from the data directory)
 	BlockStore      int64          `json:"block_store_height"`
+	// Visor is the supervisor's record when the home runs under forkgate
+	// visor (HOME/visor/status.json); absent otherwise.
+	Visor *Visor `json:"visor,omitempty"`
 }
 
 // ForksStatus summarises the schedule at the head.
