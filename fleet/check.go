@@ -18,7 +18,7 @@ const ReportFormat = 1
 // The fleet's own checks, beside the document's (upgradedoc.Check*).
 const (
 	CheckReachable = "fleet.nodes.reachable"
-	CheckRelease   = "fleet.node.release"  // pre: a release the document allows
+	CheckRelease   = "fleet.node.release"   // pre: a release the document allows
 	CheckSchedule  = "fleet.nodes.schedule" // every node holds the same fork schedule
 	CheckHalted    = "fleet.node.halted"    // no node stopped for an upgrade it cannot execute
 	CheckLagging   = "fleet.node.lagging"   // no node far behind the others
@@ -440,7 +440,9 @@ func (c *checker) schedule() {
 		for h := range byHash {
 			hashes = append(hashes, h)
 		}
-		sort.Slice(hashes, func(i, j int) bool { return len(byHash[hashes[i]]) > len(byHash[hashes[j]]) || (len(byHash[hashes[i]]) == len(byHash[hashes[j]]) && hashes[i] < hashes[j]) })
+		sort.Slice(hashes, func(i, j int) bool {
+			return len(byHash[hashes[i]]) > len(byHash[hashes[j]]) || (len(byHash[hashes[i]]) == len(byHash[hashes[j]]) && hashes[i] < hashes[j])
+		})
 		for _, h := range hashes {
 			parts = append(parts, fmt.Sprintf("%s: %s", short(h), strings.Join(byHash[h], ",")))
 		}

@@ -70,8 +70,8 @@ func p64(v int64) *int64 { return &v }
 func testDoc() *upgradedoc.Document {
 	forks := []upgradedoc.ExpectFork{{Key: "system.ForkX", Value: "40", ActiveFrom: p64(40)}}
 	return &upgradedoc.Document{Format: 1,
-		Chain:   upgradedoc.Chain{Title: "main", Head: 10},
-		Release: upgradedoc.Release{Version: "0.2.0", Previous: "0.1.0", BinarySHA256: "good", Implemented: 2},
+		Chain:     upgradedoc.Chain{Title: "main", Head: 10},
+		Release:   upgradedoc.Release{Version: "0.2.0", Previous: "0.1.0", BinarySHA256: "good", Implemented: 2},
 		Suggested: upgradedoc.Suggested{Items: []upgradedoc.Item{{Key: "system.ForkX", Value: "40", Kind: "height", Domain: "own", Height: p64(40)}}},
 		Checks: upgradedoc.Checks{Format: 1, Checks: []upgradedoc.Check{
 			{ID: upgradedoc.CheckBinarySHA256, Phase: "pre", Source: "binary"},
@@ -160,7 +160,9 @@ func TestCheck(t *testing.T) {
 			split: 30},
 		{name: "post: halted and lagging", phase: "post",
 			nodes: []fake{postNode("n0", 60), postNode("n1", 60), postNode("n2", 60),
-				with(postNode("n3", 39), func(f *fake) { f.version, f.sha, f.halt, f.forks = "0.1.0", "old", "protocol version 2 is active at height 40", forkPending })},
+				with(postNode("n3", 39), func(f *fake) {
+					f.version, f.sha, f.halt, f.forks = "0.1.0", "old", "protocol version 2 is active at height 40", forkPending
+				})},
 			want: []string{"post.node.version node n3: runs release 0.1.0, not 0.2.0", "post.node.advancing node n3: at height 39",
 				"fleet.node.halted node n3: halted for the upgrade at height 39"},
 			states: map[string]string{"n3": StateHalted}, upgrade: map[string]string{"n3": UpgradePending}},

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/forkgate/forkgate/nodestatus"
