@@ -15,14 +15,22 @@ const StatusFormat = 1
 
 // Status is what the status API serves and `node status` prints.
 type Status struct {
-	Format          int            `json:"format"`
-	ChainID         string         `json:"chain_id"`
-	Title           string         `json:"title"`
-	GenesisHash     string         `json:"genesis_hash"`
-	Height          int64          `json:"height"`
-	Time            int64          `json:"time"`
-	StateHash       string         `json:"state_hash"`
-	AppVersion      string         `json:"app_version"`
+	Format      int    `json:"format"`
+	ChainID     string `json:"chain_id"`
+	Title       string `json:"title"`
+	GenesisHash string `json:"genesis_hash"`
+	Height      int64  `json:"height"`
+	Time        int64  `json:"time"`
+	StateHash   string `json:"state_hash"`
+	AppVersion  string `json:"app_version"`
+	// Commit and BinarySHA256 identify the build that serves the status
+	// (the sha256 of its executable file), so a fleet check can tell the
+	// release's binary from another build of the same version.
+	Commit       string `json:"commit,omitempty"`
+	BinarySHA256 string `json:"binary_sha256,omitempty"`
+	// ScheduleHash is the hash of the node's fork schedule (its config's
+	// forks and versions): nodes of one chain must agree on it.
+	ScheduleHash    string         `json:"schedule_hash,omitempty"`
 	ProtocolVersion uint32         `json:"protocol_version"`
 	Implemented     uint32         `json:"implemented"`
 	ForkID          forkid.ID      `json:"fork_id"`
@@ -38,6 +46,9 @@ type Status struct {
 	Engine        string       `json:"engine,omitempty"` // "solo" or "cometbft"
 	Source        string       `json:"source"`           // "node" (live) or "data" (read from the data directory)
 	BlockStore    int64        `json:"block_store_height"`
+	// Visor is the supervisor's record when the home runs under forkgate
+	// visor (HOME/visor/status.json); absent otherwise.
+	Visor *Visor `json:"visor,omitempty"`
 }
 
 // ForksStatus summarises the schedule at the head.
