@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -62,6 +64,11 @@ func (n *Node) Status() (*Status, error) {
 	st.Signal = sig.Status()
 	if err := sig.Halted(); err != nil {
 		st.Halt = err.Error()
+	}
+	st.Engine = n.l.cfg.Node.EngineName()
+	// A recorded upgrade stays pending until a binary executes its height.
+	if info, err := ReadUpgradeInfo(string(n.l.home)); err == nil && info != nil && info.Height > h {
+		st.UpgradeNeeded = info
 	}
 	sched := app.Schedule()
 	sh := sched.Snapshot().Hash()
@@ -154,7 +161,23 @@ func (n *Node) Status() (*Status, error) {
 	if st.Producers == nil {
 		st.Producers = []ProducerInfo{}
 	}
+	st.Visor = readVisor(n.l.home)
 	return st, nil
+}
+
+// readVisor reads the supervisor's status file (forkgate visor), nil when
+// the home runs without one or the file is not readable: the node's own
+// status never fails because of it.
+func readVisor(h Home) *nodestatus.Visor {
+	b, err := os.ReadFile(filepath.Join(string(h), "visor", "status.json"))
+	if err != nil || len(b) > 1<<20 {
+		return nil
+	}
+	var v nodestatus.Visor
+	if json.Unmarshal(b, &v) != nil || v.Format < 1 {
+		return nil
+	}
+	return &v
 }
 
 // StateHashes returns the state hash committed at each height in [from, to]
