@@ -65,6 +65,11 @@ func (n *Node) Status() (*Status, error) {
 	if err := sig.Halted(); err != nil {
 		st.Halt = err.Error()
 	}
+	st.Engine = n.l.cfg.Node.EngineName()
+	// A recorded upgrade stays pending until a binary executes its height.
+	if info, err := ReadUpgradeInfo(string(n.l.home)); err == nil && info != nil && info.Height > h {
+		st.UpgradeNeeded = info
+	}
 	sched := app.Schedule()
 	sh := sched.Snapshot().Hash()
 	st.ScheduleHash = hexs(sh[:])
