@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"aead.dev/minisign"
+	"github.com/forkgate/forkgate/buildinfo"
 	"github.com/forkgate/forkgate/release"
 )
 
@@ -176,4 +177,88 @@ func readStatusJSON(t *testing.T, home string) string {
 	t.Helper()
 	b, _ := os.ReadFile(filepath.Join(home, "visor", "status.json"))
 	return string(b)
+}
+
+// halted is a supervised home (0.1.0 current, nothing else stored) whose
+// node stopped where version 2 activates, and the state hash an
+// uninterrupted 0.2.0 run reaches at height 40.
+type halted struct {
+	home      string
+	height    int64
+	stateHash string // at height
+	ref40     string
+	missing   string // what visor run said
+	code      int
+}
+
+var (
+	haltOnce sync.Once
+	halt     *halted
+)
+
+func haltedHome(t *testing.T) (*fixture, *halted) {
+	t.Helper()
+	f := testReleases(t)
+	haltOnce.Do(func() {
+		dir := filepath.Join(f.root, "halted")
+		h := &halted{home: upgradeHome(t, f, dir)}
+		mustCLI(t, f.visor, "visor", "init", h.home, "--release", f.rel["0.1.0"], "--pubkey", f.pub)
+		_, h.missing, h.code = cli(t, f.visor, nil, append([]string{"visor", "run", h.home}, nodeArgs(h.home, 40)...)...)
+		st := nodeStatus(t, f.visor, h.home)
+		h.height, h.stateHash = st.Height, st.StateHash
+		ref := upgradeHome(t, f, filepath.Join(dir, "ref"))
+		mustCLI(t, f.bins["0.2.0"], "node", "run", ref, "--until", "40", "--http", "off", "--quiet")
+		h.ref40 = nodeStatus(t, f.visor, ref).StateHash
+		halt = h
+	})
+	if halt == nil {
+		t.Fatal("preparing the halted home failed in an earlier test")
+	}
+	return f, halt
+}
+
+// copyHome copies the halted home for one test.
+func copyHome(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "home")
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	return dst
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+}
+
+func buildInfo(t *testing.T, bin string) buildinfo.Info {
+	t.Helper()
+	info, err := release.BinaryInfo(context.Background(), bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// assembleAs makes a signed release of bin whose manifest claims info.
+func assembleAs(t *testing.T, dir, bin string, info buildinfo.Info) {
+	t.Helper()
+	os.MkdirAll(dir, 0o755)
+	m := &release.Manifest{Format: release.ManifestFormat, Name: release.Name, Version: info.Version, Build: info,
+		Classification: release.Classification{Kind: release.KindLarge, Reasons: []string{"test"}},
+		Reproduce:      release.Reproduce{SourceDateEpoch: 1767225600}}
+	if _, err := release.Assemble(dir, m, bin, &fx.priv); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func assembleSigned(dir, bin string, kp *release.KeyPair) error {
+	var k minisign.PrivateKey
+	if err := k.UnmarshalText(bytes.TrimSpace(kp.SecretTxt)); err != nil {
+		return err
+	}
+	return assemble(dir, bin, &k)
 }
