@@ -38,6 +38,11 @@ type File struct {
 	Format  int    `json:"format"`
 	ChainID string `json:"chain_id"`
 	Power   int64  `json:"power"`
+	// Seed and MaintenanceInterval are the node init settings (with the
+	// node defaults for accounts and genesis time): `net record` writes them
+	// as a library chain's [library] table.
+	Seed                string `json:"seed"`
+	MaintenanceInterval int64  `json:"maintenance_interval"`
 	// MaxLifetime bounds how long a network started by Up runs (Go duration).
 	MaxLifetime string     `json:"max_lifetime"`
 	Nodes       []NodeSpec `json:"nodes"`
@@ -127,7 +132,14 @@ func Init(dir string, opts Options) (*File, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		return nil, err
 	}
-	f := &File{Format: FileFormat, ChainID: opts.ChainID, Power: opts.Power, MaxLifetime: opts.MaxLifetime.String()}
+	if opts.Seed == "" {
+		opts.Seed = node.DefaultSeed
+	}
+	if opts.MaintenanceInterval == 0 {
+		opts.MaintenanceInterval = 10
+	}
+	f := &File{Format: FileFormat, ChainID: opts.ChainID, Power: opts.Power, MaxLifetime: opts.MaxLifetime.String(),
+		Seed: opts.Seed, MaintenanceInterval: opts.MaintenanceInterval}
 	for i := 0; i < opts.Validators; i++ {
 		bin := opts.Binaries[0]
 		if len(opts.Binaries) > 1 {

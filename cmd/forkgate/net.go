@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/forkgate/forkgate/network"
+	"github.com/forkgate/forkgate/node"
+	"github.com/forkgate/forkgate/verify"
 	"github.com/spf13/cobra"
 )
 
@@ -34,11 +36,12 @@ can be cut off and healed without privileges. See docs/node.md ("Networks").
   forkgate net perturb DIR n3 --cut        kill, restart, pause, resume, cut, heal, switch-binary
   forkgate net down DIR                    stop every process
   forkgate net rehearse                    a whole rolling upgrade, checked, with a report
+  forkgate net record DIR n0 CHAIN_DIR     n0's blocks as a fixture for forkgate verify
 
 Processes never outlive the network: they die with the process that
 started them, with net down, or after the network's maximum lifetime.`,
 	}
-	cmd.AddCommand(newNetInitCmd(), newNetUpCmd(), newNetServeCmd(), newNetDownCmd(), newNetStatusCmd(), newNetPerturbCmd(), newNetRehearseCmd())
+	cmd.AddCommand(newNetInitCmd(), newNetUpCmd(), newNetServeCmd(), newNetDownCmd(), newNetStatusCmd(), newNetPerturbCmd(), newNetRehearseCmd(), newNetRecordCmd())
 	return cmd
 }
 
@@ -323,5 +326,71 @@ func newNetPerturbCmd() *cobra.Command {
 		flags[a] = cmd.Flags().Bool(a, false, a+" the node")
 	}
 	cmd.Flags().StringVar(&binary, "switch-binary", "", "stop the node and start it on this binary")
+	return cmd
+}
+
+func newNetRecordCmd() *cobra.Command {
+	var blocks int64
+	cmd := &cobra.Command{
+		Use:   "record DIR NODE CHAIN_DIR [--blocks N]",
+		Short: "Record a network node's blocks as a library chain's fixture (then: forkgate verify CHAIN_DIR)",
+		Long: `record writes CHAIN_DIR as a library chain directory for the network's chain
+(config.toml: the node's fork config as a solo node's, with a [library]
+table that makes the same genesis) and records blocks 1..N of NODE's block
+store (default: all it holds) as CHAIN_DIR/fixture.gz: the blocks CometBFT
+decided, replayed with this build to capture every state hash, receipt and
+write set. forkgate verify CHAIN_DIR then checks them like the library's
+chains. The network must be down (net down DIR).`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := textOnly(cmd, "forkgate verify CHAIN_DIR --format json"); err != nil {
+				return err
+			}
+			if err := firstErr(nonEmptyArgs("DIR, NODE and CHAIN_DIR", args), atLeast("blocks", blocks, 0)); err != nil {
+				return err
+			}
+			if _, err := network.Dial(args[0]); err == nil {
+				return usageErr("the network in %s is up: its block stores are in use; run forkgate net down %s first", args[0], args[0])
+			}
+			f, err := network.Load(args[0])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			i, err := f.Index(args[1])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if blocks == 0 {
+				bs, err := node.OpenHomeBlockStore(filepath.Join(args[0], f.Nodes[i].Home))
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				blocks = bs.Height()
+				bs.Close()
+				if blocks == 0 {
+					return usageErr("%s holds no blocks yet", args[1])
+				}
+			}
+			home, err := network.WriteChainDir(args[0], args[1], args[2], blocks)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			c, err := verify.LoadChain(args[2])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			fx, err := verify.Record(c, verify.RecordOptions{Blocks: blocks, FromHome: home})
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if err := fx.WriteFile(c.FixturePath()); err != nil {
+				return usageErr("%v", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded %s's blocks 1..%d (%d txs, %s) into %s; next: forkgate verify %s\n",
+				args[1], blocks, fx.Header.Txs, actionSummary(fx.Header.Actions), c.FixturePath(), args[2])
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&blocks, "blocks", 0, "record heights 1..N (default: every block the node holds)")
 	return cmd
 }
