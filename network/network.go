@@ -186,7 +186,7 @@ func cometTable(opts Options) string {
 	var b strings.Builder
 	b.WriteString(cometMarker + "\n")
 	b.WriteString("# Written by forkgate net: `net up` sets p2p and peers (through its relay) at each start.\n")
-	fmt.Fprintf(&b, "p2p = \"127.0.0.1:0\"\npeers = \"\"\npower = %d\n", opts.Power)
+	fmt.Fprintf(&b, "p2p = \"127.0.0.1:0\"\nrpc = \"\"\npeers = \"\"\npower = %d\n", opts.Power)
 	if opts.TimeoutPropose > 0 {
 		fmt.Fprintf(&b, "timeout_propose = %q\n", opts.TimeoutPropose.String())
 	}
@@ -198,8 +198,9 @@ func cometTable(opts Options) string {
 
 const cometMarker = "[node.cometbft]"
 
-// setCometAddrs rewrites p2p and peers of a home's [node.cometbft] table.
-func setCometAddrs(home, p2pAddr, peers string) error {
+// setCometAddrs rewrites p2p, rpc and peers of a home's [node.cometbft]
+// table.
+func setCometAddrs(home, p2pAddr, rpcAddr, peers string) error {
 	path := filepath.Join(home, "config.toml")
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -220,13 +221,16 @@ func setCometAddrs(home, p2pAddr, peers string) error {
 		case "p2p":
 			lines[i] = fmt.Sprintf("p2p = %q\n", p2pAddr)
 			done++
+		case "rpc":
+			lines[i] = fmt.Sprintf("rpc = %q\n", rpcAddr)
+			done++
 		case "peers":
 			lines[i] = fmt.Sprintf("peers = %q\n", peers)
 			done++
 		}
 	}
-	if done != 2 {
-		return fmt.Errorf("%s: no %s table with p2p and peers lines (written by forkgate net init)", path, cometMarker)
+	if done != 3 {
+		return fmt.Errorf("%s: no %s table with p2p, rpc and peers lines (written by forkgate net init)", path, cometMarker)
 	}
 	return atomicfile.Write(path, []byte(strings.Join(lines, "")), 0o644)
 }

@@ -41,7 +41,7 @@ can be cut off and healed without privileges. See docs/node.md ("Networks").
 Processes never outlive the network: they die with the process that
 started them, with net down, or after the network's maximum lifetime.`,
 	}
-	cmd.AddCommand(newNetInitCmd(), newNetUpCmd(), newNetServeCmd(), newNetDownCmd(), newNetStatusCmd(), newNetPerturbCmd(), newNetRehearseCmd(), newNetRecordCmd())
+	cmd.AddCommand(newNetInitCmd(), newNetUpCmd(), newNetServeCmd(), newNetDownCmd(), newNetStatusCmd(), newNetPerturbCmd(), newNetRehearseCmd(), newNetRecordCmd(), newNetBenchCmd())
 	return cmd
 }
 
@@ -392,5 +392,90 @@ chains. The network must be down (net down DIR).`,
 		},
 	}
 	cmd.Flags().Int64Var(&blocks, "blocks", 0, "record heights 1..N (default: every block the node holds)")
+	return cmd
+}
+
+func newNetBenchCmd() *cobra.Command {
+	var (
+		o       network.BenchOptions
+		apps    string
+		seconds int
+		cut     int
+		quiet   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench [--app forkgate,kvstore] [--seconds 30] [--validators 4]",
+		Short: "Measure a local network: blocks/s, tx/s, CPU and memory per node, catch-up after a partition",
+		Long: `bench starts a temporary network of --validators nodes for each --app and
+measures, over --seconds: blocks/s and workload transactions/s (counted from
+the blocks, via CometBFT's RPC), each node's CPU (percent of one core) and
+resident memory; then it cuts the last validator off for --cut seconds,
+heals it and times its catch-up. "forkgate" is the reference chain with its
+[node] workload (mixed, --txs-per-block per block); "kvstore" is CometBFT's
+kvstore example on the same node setup, its proposer adding as many
+key=value transactions. Figures vary between runs and machines
+(docs/benchmarks.md).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := outputFormat(cmd)
+			if err != nil {
+				return err
+			}
+			if err := firstErr(inRange("validators", int64(o.Validators), 1, 16), inRange("seconds", int64(seconds), 1, 3600), inRange("cut", int64(cut), 0, 60)); err != nil {
+				return err
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			o.Binary = network.Binary{Path: self}
+			o.Duration = time.Duration(seconds) * time.Second
+			o.Partition = time.Duration(cut) * time.Second
+			if cut == 0 {
+				o.Partition = -1
+			}
+			if !quiet {
+				o.Log = cmd.ErrOrStderr()
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var results []*network.BenchResult
+			for _, app := range strings.Split(apps, ",") {
+				o.App = strings.TrimSpace(app)
+				r, err := network.Bench(ctx, o)
+				if err != nil {
+					return usageErr("bench %s: %v", o.App, err)
+				}
+				results = append(results, r)
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				return writeJSON(out, results)
+			}
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "APP\tVALIDATORS\tSECONDS\tBLOCKS\tBLOCKS/S\tTXS\tTX/S\tCPU %/NODE\tRSS MB/NODE\tCATCH-UP")
+			for _, r := range results {
+				var cpu, rss []string
+				for _, n := range r.Nodes {
+					cpu = append(cpu, fmt.Sprintf("%.0f", n.CPUPercent))
+					rss = append(rss, fmt.Sprintf("%.0f", n.RSSMB))
+				}
+				catch := "-"
+				if r.CutSeconds > 0 {
+					catch = fmt.Sprintf("%d blocks in %.1fs (cut %.0fs)", r.BlocksBehind, r.CatchUpSeconds, r.CutSeconds)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%.1f\t%d\t%.2f\t%d\t%.1f\t%s\t%s\t%s\n", r.App, r.Validators, r.Seconds, r.Blocks, r.BlocksPerSec, r.Txs, r.TxsPerSec,
+					strings.Join(cpu, " "), strings.Join(rss, " "), catch)
+			}
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&apps, "app", "forkgate,kvstore", "applications to measure, comma-separated: forkgate, kvstore")
+	f.IntVar(&o.Validators, "validators", 4, "number of validators")
+	f.IntVar(&o.TxsPerBlock, "txs-per-block", 16, "workload transactions the proposer adds per block")
+	f.IntVar(&seconds, "seconds", 30, "measured window")
+	f.IntVar(&cut, "cut", 10, "seconds the last validator is cut off before the catch-up measurement (0: none)")
+	f.BoolVar(&quiet, "quiet", false, "no progress lines")
 	return cmd
 }
