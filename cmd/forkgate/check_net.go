@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 
-	"github.com/forkgate/forkgate/dashboard"
 	"github.com/forkgate/forkgate/fleet"
 )
 
@@ -11,9 +10,4 @@ import (
 // filled in once the network package lands (issue 11).
 func netTargets(dir string) ([]fleet.Target, error) {
 	return nil, errors.New(dir + ": this build reads no forkgate net directories yet: give --nodes")
-}
-
-// campaignRows is filled in with the campaign package.
-func campaignRows(path string) ([]dashboard.CampaignRow, error) {
-	return nil, errors.New(path + ": campaigns are not in this build yet")
 }
