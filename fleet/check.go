@@ -242,7 +242,7 @@ func (c *checker) each(f func(n Node, st *nodestatus.Status)) {
 func (c *checker) reachable() {
 	var fs []Finding
 	for _, n := range c.snap.Nodes {
-		if !n.Reachable {
+		if !n.Reachable && n.Stopped == nil { // a stopped node is fleet.node.halted's
 			fs = append(fs, Finding{Node: n.Name, Message: "status API " + n.URL + " did not answer: " + n.Error,
 				Fix: "check that the node runs and serves its status API (node run --http), then check again"})
 		}
@@ -479,7 +479,7 @@ func (c *checker) schedule() {
 func (c *checker) halted() {
 	var fs []Finding
 	for _, nr := range c.r.Nodes {
-		if nr.Reachable && nr.Halt != "" {
+		if nr.Halt != "" {
 			fs = append(fs, Finding{Node: nr.Name, Message: fmt.Sprintf("halted for the upgrade at height %d: %s", nr.Height, nr.Halt),
 				Fix: fmt.Sprintf("install release %s and restart the node on the same home (it resumes at height %d)", c.doc.Release.Version, nr.Height+1)})
 		}
@@ -511,10 +511,19 @@ func nodeReports(snap Snapshot, doc *upgradedoc.Document, a Agreement, lag int64
 	var out []NodeReport
 	for _, n := range snap.Nodes {
 		nr := NodeReport{Name: n.Name, URL: n.URL, Reachable: n.Reachable, Error: n.Error, State: StateUnreachable, Upgrade: UpgradeUnknown}
+		if u := n.Stopped; !n.Reachable && u != nil {
+			// The process exited for the upgrade; its home says where.
+			nr.State, nr.Upgrade, nr.Height, nr.AppVersion = StateHalted, UpgradePending, u.Height-1, u.Binary
+			nr.Behind = top - nr.Height
+			nr.Halt = fmt.Sprintf("stopped before height %d: protocol version %d needs release %q (upgrade-info.json)", u.Height, u.Version, u.Release)
+		}
 		if st := n.Status; n.Reachable {
 			nr.Height, nr.Behind, nr.StateHash = st.Height, top-st.Height, st.StateHash
 			nr.AppVersion, nr.Commit, nr.BinarySHA256 = st.AppVersion, st.Commit, st.BinarySHA256
 			nr.ProtocolVersion, nr.Implemented, nr.ScheduleHash, nr.Halt = st.ProtocolVersion, st.Implemented, st.ScheduleHash, st.Halt
+			if u := st.UpgradeNeeded; nr.Halt == "" && u != nil {
+				nr.Halt = fmt.Sprintf("upgrade needed at height %d: protocol version %d, release %q", u.Height, u.Version, u.Release)
+			}
 			nr.Forks = st.Forks.All
 			for _, v := range st.Signal.Versions {
 				nr.Signal = append(nr.Signal, Tally{Version: v.Version, State: v.State, Count: v.Tally.Count, Threshold: v.Tally.Threshold, Denominator: v.Tally.Denominator})
@@ -522,7 +531,7 @@ func nodeReports(snap Snapshot, doc *upgradedoc.Document, a Agreement, lag int64
 			switch {
 			case split[n.Name]:
 				nr.State = StateSplit
-			case st.Halt != "":
+			case nr.Halt != "":
 				nr.State = StateHalted
 			case nr.Behind > lag:
 				nr.State = StateLagging
@@ -537,7 +546,7 @@ func nodeReports(snap Snapshot, doc *upgradedoc.Document, a Agreement, lag int64
 				nr.Upgrade = UpgradeWrongBinary
 			case v == strings.TrimPrefix(doc.Release.Version, "v"):
 				nr.Upgrade = UpgradeUpgraded
-			case prev != "" && v == prev, st.Halt != "":
+			case prev != "" && v == prev, nr.Halt != "":
 				nr.Upgrade = UpgradePending
 			default:
 				nr.Upgrade = UpgradeOther

@@ -14,8 +14,11 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -78,6 +81,22 @@ type Node struct {
 	Reachable bool               `json:"reachable"`
 	Error     string             `json:"error,omitempty"`
 	Status    *nodestatus.Status `json:"status,omitempty"`
+	// Stopped is the home's upgrade-info.json when the status API did not
+	// answer: the node exited for an upgrade (exit code 3).
+	Stopped *nodestatus.UpgradeInfo `json:"stopped,omitempty"`
+}
+
+// readStopped reads HOME/data/upgrade-info.json (nil when absent or bad).
+func readStopped(home string) *nodestatus.UpgradeInfo {
+	b, err := os.ReadFile(filepath.Join(home, "data", "upgrade-info.json"))
+	if err != nil || len(b) > nodestatus.MaxBody {
+		return nil
+	}
+	var info nodestatus.UpgradeInfo
+	if json.Unmarshal(b, &info) != nil || info.Format != nodestatus.UpgradeInfoFormat || info.Height < 1 {
+		return nil
+	}
+	return &info
 }
 
 // Snapshot is the fleet at one moment.
@@ -110,9 +129,16 @@ func CollectWith(ctx context.Context, targets []Target, timeout time.Duration, f
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			n := Node{Target: t}
-			st, err := fetch(ctx, t.URL, timeout)
+			var st *nodestatus.Status
+			err := fmt.Errorf("no status API address: is the node running?")
+			if t.URL != "" {
+				st, err = fetch(ctx, t.URL, timeout)
+			}
 			if err != nil {
 				n.Error = err.Error()
+				if t.Home != "" {
+					n.Stopped = readStopped(t.Home)
+				}
 			} else {
 				n.Reachable, n.Status = true, st
 			}

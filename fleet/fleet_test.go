@@ -3,6 +3,8 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +253,35 @@ func TestParseTargets(t *testing.T) {
 		if _, err := ParseTargets(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// TestStoppedNodeFromItsHome: a node whose process exited for the upgrade
+// (no status API) is halted, not unreachable, at the height its home's
+// upgrade-info.json names.
+func TestStoppedNodeFromItsHome(t *testing.T) {
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, "data"), 0o755)
+	os.WriteFile(filepath.Join(home, "data", "upgrade-info.json"), []byte(`{"format":1,"version":2,"height":40,"release":"0.2.0","implemented":1,"binary_version":"0.1.0"}`), 0o644)
+	stopped := preNode("n3", 0)
+	stopped.down = true
+	tg := stopped.start(t)
+	tg.Home = home
+	targets := []Target{postNode("n0", 50).start(t), postNode("n1", 50).start(t), postNode("n2", 50).start(t), tg}
+	rep, err := Check(context.Background(), Collect(context.Background(), targets, time.Second), testDoc(), "DOC.json", "post", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n3 := rep.Nodes[3]
+	if n3.State != StateHalted || n3.Height != 39 || n3.Upgrade != UpgradePending {
+		t.Fatalf("n3: %+v", n3)
+	}
+	var lines []string
+	for _, f := range rep.Findings() {
+		lines = append(lines, f.Line())
+	}
+	all := strings.Join(lines, "\n")
+	if !strings.Contains(all, "fleet.node.halted node n3: halted for the upgrade at height 39: stopped before height 40") || strings.Contains(all, "fleet.nodes.reachable") {
+		t.Fatalf("findings:\n%s", all)
 	}
 }
