@@ -76,6 +76,7 @@ type Report struct {
 type NodeReport struct {
 	Name            string `json:"name"`
 	URL             string `json:"url"`
+	Title           string `json:"title,omitempty"` // the chain's title in the node's config
 	Reachable       bool   `json:"reachable"`
 	Error           string `json:"error,omitempty"`
 	Height          int64  `json:"height"`
@@ -103,6 +104,9 @@ type Tally struct {
 	Count       int    `json:"count"`
 	Threshold   int    `json:"threshold"`
 	Denominator int    `json:"denominator"`
+	// ActivationHeight is the height the version is active from (-1 or
+	// 0: not active).
+	ActivationHeight int64 `json:"activation_height"`
 }
 
 // Result is one check over the fleet.
@@ -525,8 +529,15 @@ func nodeReports(snap Snapshot, doc *upgradedoc.Document, a Agreement, lag int64
 				nr.Halt = fmt.Sprintf("upgrade needed at height %d: protocol version %d, release %q", u.Height, u.Version, u.Release)
 			}
 			nr.Forks = st.Forks.All
+			nr.Title = st.Title
 			for _, v := range st.Signal.Versions {
-				nr.Signal = append(nr.Signal, Tally{Version: v.Version, State: v.State, Count: v.Tally.Count, Threshold: v.Tally.Threshold, Denominator: v.Tally.Denominator})
+				tl := Tally{Version: v.Version, State: v.State, Count: v.Tally.Count, Threshold: v.Tally.Threshold, Denominator: v.Tally.Denominator}
+				for _, vi := range st.Versions {
+					if vi.Version == v.Version {
+						tl.ActivationHeight = vi.ActivationHeight
+					}
+				}
+				nr.Signal = append(nr.Signal, tl)
 			}
 			switch {
 			case split[n.Name]:
