@@ -23,7 +23,12 @@ const (
 	CheckHalted    = "fleet.node.halted"    // no node stopped for an upgrade it cannot execute
 	CheckLagging   = "fleet.node.lagging"   // no node far behind the others
 	CheckSignal    = "fleet.signal.on-track"
+	CheckVisor     = "fleet.visor.staged" // pre: the supervisor holds the release, verified
+	CheckDisk      = "fleet.node.disk"    // pre: room for a checkpoint of the data
 )
+
+// DiskMargin is the free space a node needs beyond a copy of its data.
+const DiskMargin = 256 << 20
 
 // Node states (health), worst first.
 const (
@@ -55,6 +60,9 @@ type Options struct {
 	Hasher Hasher
 	// Timeout bounds each request (0: 5 s).
 	Timeout time.Duration
+	// DiskMargin is the free space a node needs beyond a copy of its data
+	// (0: DiskMargin).
+	DiskMargin int64
 }
 
 // Report is the outcome of a fleet check.
@@ -203,6 +211,8 @@ func Check(ctx context.Context, snap Snapshot, doc *upgradedoc.Document, docPath
 	if phase == upgradedoc.PhasePre {
 		c.release()
 		c.signal()
+		c.visor()
+		c.disk()
 	}
 	c.schedule()
 	c.halted()
@@ -450,6 +460,72 @@ func (c *checker) signal() {
 		}
 	}
 	c.add(Result{ID: CheckSignal, What: "producers signal the new protocol version (or are set to) up to its threshold", Message: strings.Join(msgs, "; "), Findings: fs})
+}
+
+// visor checks that every supervised node has the release staged (the
+// supervisor verifies a release's signature and checksums when it adds it)
+// and that no supervisor refused or rolled back.
+func (c *checker) visor() {
+	want := strings.TrimPrefix(c.doc.Release.Version, "v")
+	var fs []Finding
+	var bare []string
+	c.each(func(n Node, st *nodestatus.Status) {
+		v := st.Visor
+		if v == nil {
+			bare = append(bare, n.Name)
+			return
+		}
+		staged := false
+		for _, r := range v.Releases {
+			if strings.TrimPrefix(r.Version, "v") == want {
+				staged = true
+				if r.GateFailed != "" {
+					fs = append(fs, Finding{Node: n.Name, Message: fmt.Sprintf("release %s failed the supervisor's health gate before: %s", want, r.GateFailed),
+						Fix: "report the failure to the developers before switching again"})
+				}
+			}
+		}
+		if !staged {
+			fs = append(fs, Finding{Node: n.Name, Message: fmt.Sprintf("the supervisor has not staged release %s (it holds %d release(s), current %s)", want, len(v.Releases), v.Current),
+				Fix: fmt.Sprintf("forkgate visor add HOME %s (verified against its checksums and signature)", c.doc.Download.Archive)})
+		}
+		if v.State == "refused" || v.State == "rolled_back" {
+			fs = append(fs, Finding{Node: n.Name, Message: fmt.Sprintf("the supervisor is %s: %s", v.State, v.Detail), Fix: "forkgate visor status HOME, and fix what it names before the upgrade"})
+		}
+	})
+	msg := ""
+	if len(bare) > 0 {
+		msg = "not supervised (install the release by hand before the height): " + strings.Join(bare, ",")
+	}
+	c.add(Result{ID: CheckVisor, What: "every supervised node has the release staged and verified", Message: msg, Findings: fs})
+}
+
+// disk checks, for the nodes whose homes are on this machine, that a
+// checkpoint or backup of the data fits (cosmos-sdk#21617: a node that
+// ran out of disk during an upgrade).
+func (c *checker) disk() {
+	var fs []Finding
+	measured := 0
+	for _, n := range c.snap.Nodes {
+		d := n.Disk
+		if d == nil {
+			continue
+		}
+		measured++
+		margin := c.o.DiskMargin
+		if margin <= 0 {
+			margin = DiskMargin
+		}
+		if need := d.Data + margin; d.Free < need {
+			fs = append(fs, Finding{Node: n.Name, Message: fmt.Sprintf("%d MiB free beside %s, a copy of its data needs %d MiB (data %d MiB + %d MiB margin)",
+				d.Free>>20, n.Home, need>>20, d.Data>>20, margin>>20), Fix: "free space or move the supervisor's backups to another disk before the upgrade"})
+		}
+	}
+	res := Result{ID: CheckDisk, What: "each node has room for a copy of its data (homes on this machine)", Findings: fs}
+	if measured == 0 {
+		res.Result, res.Message = Skipped, "no node home on this machine (give --net DIR)"
+	}
+	c.add(res)
 }
 
 func (c *checker) schedule() {

@@ -84,6 +84,34 @@ type Node struct {
 	// Stopped is the home's upgrade-info.json when the status API did not
 	// answer: the node exited for an upgrade (exit code 3).
 	Stopped *nodestatus.UpgradeInfo `json:"stopped,omitempty"`
+	// Disk is the home's data size and the free space beside it (homes on
+	// this machine only).
+	Disk *Disk `json:"disk,omitempty"`
+}
+
+// Disk is a home's space.
+type Disk struct {
+	Data int64 `json:"data_bytes"`
+	Free int64 `json:"free_bytes"`
+}
+
+// diskOf measures HOME/data and the free space of its filesystem.
+func diskOf(home string) *Disk {
+	data := filepath.Join(home, "data")
+	free, ok := freeBytes(data)
+	if !ok {
+		return nil
+	}
+	var size int64
+	filepath.WalkDir(data, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	return &Disk{Data: size, Free: free}
 }
 
 // readStopped reads HOME/data/upgrade-info.json (nil when absent or bad).
@@ -133,6 +161,9 @@ func CollectWith(ctx context.Context, targets []Target, timeout time.Duration, f
 			err := fmt.Errorf("no status API address: is the node running?")
 			if t.URL != "" {
 				st, err = fetch(ctx, t.URL, timeout)
+			}
+			if t.Home != "" {
+				n.Disk = diskOf(t.Home)
 			}
 			if err != nil {
 				n.Error = err.Error()
