@@ -187,7 +187,7 @@ func TestImportTamperedFails(t *testing.T) {
 }
 
 // TestImportRefusesBadTimes: a block whose time is 0, before the genesis, or
-// not after its parent's is refused before it runs or is stored, with the
+// before its parent's is refused before it runs or is stored, with the
 // height and both times in the message.
 func TestImportRefusesBadTimes(t *testing.T) {
 	src := openNode(t, newHome(t, InitOptions{}), testOptions())
@@ -203,8 +203,8 @@ func TestImportRefusesBadTimes(t *testing.T) {
 		want   string
 	}{
 		{"time zero", 1, func(int64) int64 { return 0 }, 0, "before the genesis time"},
-		{"equal to the parent", 8, func(prev int64) int64 { return prev }, 7, "not after block 7's time"},
-		{"backwards", 9, func(prev int64) int64 { return prev - 100 }, 8, "not after block 8's time"},
+		{"before the parent", 8, func(prev int64) int64 { return prev - 1 }, 7, "is before block 7's time"},
+		{"backwards", 9, func(prev int64) int64 { return prev - 100 }, 8, "is before block 8's time"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -271,3 +271,13 @@ func (s *BlockStore) syncOpts() *pebble.WriteOptions {
 	}
 	return s.sync
 }
+
+// OpenHomeBlockStore opens a home's block store read-only (for tools that
+// compare nodes' blocks; the node must not be running).
+func OpenHomeBlockStore(home string) (*BlockStore, error) {
+	l, err := loadHome(home)
+	if err != nil {
+		return nil, err
+	}
+	return OpenBlockStore(l.home.Blocks(), l.gHash, l.genesis.ChainID, true)
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/forkfile"
@@ -45,7 +46,37 @@ type NodeConfig struct {
 	Workload       string                    `toml:"workload"`
 	TxsPerBlock    int                       `toml:"txs_per_block"`
 	Producer       map[string]ProducerConfig `toml:"producer"`
+	// Engine runs the App: "solo" (this node produces every block) or
+	// "cometbft" (an in-process CometBFT node, one validator among many).
+	Engine   string         `toml:"engine"`
+	CometBFT CometBFTConfig `toml:"cometbft"`
 }
+
+// CometBFTConfig is [node.cometbft]: what a CometBFT engine needs beyond
+// CometBFT's defaults. Its own files live under HOME/cometbft (config/
+// genesis.json, node_key.json, priv_validator_key.json; data/).
+type CometBFTConfig struct {
+	P2P   string `toml:"p2p"`   // p2p listen address, host:port
+	RPC   string `toml:"rpc"`   // CometBFT RPC listen address ("" none)
+	Peers string `toml:"peers"` // persistent peers: id@host:port,...
+	// Timeouts (Go durations); the defaults suit a loopback network.
+	TimeoutPropose string `toml:"timeout_propose"`
+	TimeoutCommit  string `toml:"timeout_commit"`
+	// Power is the voting power of each producer (>= 10 keeps CometBFT's
+	// block sync in use for a lagging validator).
+	Power int64 `toml:"power"`
+}
+
+// EngineName is the configured engine, "solo" by default.
+func (c *NodeConfig) EngineName() string {
+	if c.Engine == "" {
+		return "solo"
+	}
+	return c.Engine
+}
+
+// Engines are the values of [node] engine.
+var Engines = []string{"solo", "cometbft"}
 
 // ProducerConfig overrides the signalled version of one producer.
 type ProducerConfig struct {
@@ -97,6 +128,20 @@ func (c *NodeConfig) validate(file string) error {
 	}
 	if _, err := schedule.ParsePolicy(c.Compat); err != nil {
 		return bad("compat: %v", err)
+	}
+	if e := c.EngineName(); e != "solo" && e != "cometbft" {
+		return bad("engine = %q: use \"solo\" (the default) or \"cometbft\"", c.Engine)
+	}
+	if c.CometBFT.Power < 0 || c.CometBFT.Power > 1_000_000 {
+		return bad("cometbft.power = %d: use 1..1000000 (0: 10)", c.CometBFT.Power)
+	}
+	for _, d := range []struct{ key, v string }{{"timeout_propose", c.CometBFT.TimeoutPropose}, {"timeout_commit", c.CometBFT.TimeoutCommit}} {
+		if d.v == "" {
+			continue
+		}
+		if t, err := time.ParseDuration(d.v); err != nil || t < 0 {
+			return bad("cometbft.%s = %q: give a duration such as \"300ms\"", d.key, d.v)
+		}
 	}
 	if c.TxsPerBlock < 0 || c.TxsPerBlock > 100_000 {
 		return bad("txs_per_block = %d: use 0..100000", c.TxsPerBlock)

@@ -93,7 +93,10 @@ type Node struct {
 	readOnly bool
 	running  bool
 	broken   error // a failed block left the App unusable
-	log      io.Writer
+	// capSignal caps the signalled version at Implemented (the CometBFT
+	// engine: a validator never signals a version its binary cannot run).
+	capSignal bool
+	log       io.Writer
 }
 
 // BlockReport describes one produced or replayed block.
@@ -272,7 +275,11 @@ func (n *Node) SignalFor(height int64, proposer chain.Address) (ed25519.PrivateK
 	if !ok {
 		return nil, 0, false
 	}
-	return k.Private(), n.l.cfg.Node.SignallingFor(k.Name).At(height), true
+	v := n.l.cfg.Node.SignallingFor(k.Name).At(height)
+	if n.capSignal && v > n.opts.Implemented {
+		v = n.opts.Implemented
+	}
+	return k.Private(), v, true
 }
 
 // Close closes the stores.
@@ -510,10 +517,11 @@ func (n *Node) apply(blk *Block, store bool, source string) (*abci.ResponseFinal
 	return fin, nil
 }
 
-// checkTime refuses a block whose time is not after its parent's (block 1:
-// not before the genesis time), before it runs or is stored. Fork and version
-// activation by time assume time only moves forward; CometBFT guarantees it
-// for the blocks it decides, and imports must not break it.
+// checkTime refuses a block whose time is before its parent's (block 1:
+// before the genesis time), before it runs or is stored. Fork and version
+// activation by time assume time never goes back; CometBFT guarantees it for
+// the blocks it decides (its BFT time increases by the nanosecond, so blocks,
+// which record seconds, may share a second), and imports must not break it.
 func (n *Node) checkTime(blk *Block, source string) error {
 	prev, what := n.l.genesis.Time, "the genesis time"
 	if blk.Height > 1 {
@@ -522,8 +530,8 @@ func (n *Node) checkTime(blk *Block, source string) error {
 			return err
 		}
 		prev, what = p.Time, fmt.Sprintf("block %d's time", blk.Height-1)
-		if blk.Time <= prev {
-			return fmt.Errorf("block %d from %s: time %d is not after %s %d: block times must increase; the blocks are damaged or forged",
+		if blk.Time < prev {
+			return fmt.Errorf("block %d from %s: time %d is before %s %d: block times never go back; the blocks are damaged or forged",
 				blk.Height, source, blk.Time, what, prev)
 		}
 		return nil
@@ -616,7 +624,17 @@ func (n *Node) ProduceBlock() (BlockReport, error) {
 		return BlockReport{}, fmt.Errorf("block %d: the proposer of slot %d is %s (%s), but %s has no key for it: a solo node needs the key of every producer in the set",
 			h, (h-1)%int64(len(set)), proposer, nodeNames([]chain.Address{proposer}, n.l.names), n.l.home.Keys())
 	}
-	t := time.Unix(n.BlockTime(h), 0).UTC()
+	ts := n.BlockTime(h)
+	if h > 1 {
+		// Blocks a CometBFT network decided carry wall-clock times, ahead of
+		// the solo schedule: a solo node continuing such a chain (verify
+		// running past a network's recording) keeps time moving forward.
+		// For a solo chain the schedule is always ahead and this is a no-op.
+		if p, err := n.blocks.Get(h - 1); err == nil && p.Time >= ts {
+			ts = p.Time + n.l.cfg.Node.BlockInterval
+		}
+	}
+	t := time.Unix(ts, 0).UTC()
 	var txs [][]byte
 	if n.src != nil && n.l.cfg.Node.TxsPerBlock > 0 {
 		txs = n.src.Next(h, readView{n.state}, n.l.cfg.Node.TxsPerBlock)

@@ -2,11 +2,17 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/forkgate/forkgate/nodestatus"
@@ -41,7 +47,8 @@ func (n *Node) Status() (*Status, error) {
 	h := app.Height()
 	st := &Status{Format: nodestatus.StatusFormat, ChainID: g.ChainID, Title: n.l.cfg.File.Title, GenesisHash: hexs(n.l.gHash[:]),
 		Height: h, Time: g.Time, StateHash: hexs(n.state.Root()), AppVersion: buildinfo.Version,
-		Implemented: n.opts.Implemented, Running: n.running, Source: "data"}
+		Implemented: n.opts.Implemented, Running: n.running, Source: "data",
+		Commit: buildinfo.Commit(), BinarySHA256: executableSHA256()}
 	if n.running {
 		st.Source = "node"
 	}
@@ -58,7 +65,14 @@ func (n *Node) Status() (*Status, error) {
 	if err := sig.Halted(); err != nil {
 		st.Halt = err.Error()
 	}
+	st.Engine = n.l.cfg.Node.EngineName()
+	// A recorded upgrade stays pending until a binary executes its height.
+	if info, err := ReadUpgradeInfo(string(n.l.home)); err == nil && info != nil && info.Height > h {
+		st.UpgradeNeeded = info
+	}
 	sched := app.Schedule()
+	sh := sched.Snapshot().Hash()
+	st.ScheduleHash = hexs(sh[:])
 
 	// Forks: the height from which each is active.
 	st.ProtocolVersion = 1
@@ -147,8 +161,69 @@ func (n *Node) Status() (*Status, error) {
 	if st.Producers == nil {
 		st.Producers = []ProducerInfo{}
 	}
+	st.Visor = readVisor(n.l.home)
 	return st, nil
 }
+
+// readVisor reads the supervisor's status file (forkgate visor), nil when
+// the home runs without one or the file is not readable: the node's own
+// status never fails because of it.
+func readVisor(h Home) *nodestatus.Visor {
+	b, err := os.ReadFile(filepath.Join(string(h), "visor", "status.json"))
+	if err != nil || len(b) > 1<<20 {
+		return nil
+	}
+	var v nodestatus.Visor
+	if json.Unmarshal(b, &v) != nil || v.Format < 1 {
+		return nil
+	}
+	return &v
+}
+
+// StateHashes returns the state hash committed at each height in [from, to]
+// the node holds, from its block store (the fleet checks' split search).
+func (n *Node) StateHashes(from, to int64) ([]nodestatus.HeightHash, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.state == nil {
+		return nil, errors.New("the node is closed")
+	}
+	if n.blocks == nil {
+		return nil, errors.New("this node has no block store")
+	}
+	if h := n.app.Height(); to > h {
+		to = h
+	}
+	var out []nodestatus.HeightHash
+	for h := from; h <= to; h++ {
+		b, err := n.blocks.Get(h)
+		if err != nil {
+			return nil, fmt.Errorf("block %d: %v", h, err)
+		}
+		out = append(out, nodestatus.HeightHash{Height: h, StateHash: hexs(b.AppHash)})
+	}
+	return out, nil
+}
+
+// executableSHA256 is the sha256 of the running binary, computed once: the
+// fleet checks compare it with the release's (a wrong build of the right
+// version is otherwise invisible). Empty when the file cannot be read.
+var executableSHA256 = sync.OnceValue(func() string {
+	path, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+})
 
 // HTTPServer is the status API of a node: nodestatus's server, plus the
 // address file that lets `node status` find it.
@@ -161,7 +236,7 @@ type HTTPServer struct {
 // address is written to HOME/data/http.addr so that `node status` can ask
 // the running node while its data directory is locked.
 func (n *Node) ServeHTTP(addr string) (*HTTPServer, error) {
-	srv, err := nodestatus.Serve(addr, n.Status, func(msg string) { fmt.Fprintln(n.log, "warning:", msg) })
+	srv, err := nodestatus.ServeWith(addr, n.Status, nodestatus.Options{Hashes: n.StateHashes}, func(msg string) { fmt.Fprintln(n.log, "warning:", msg) })
 	if err != nil {
 		return nil, err
 	}

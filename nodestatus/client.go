@@ -21,14 +21,7 @@ func Fetch(ctx context.Context, addr string, timeout time.Duration) (*Status, er
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	url := addr
-	if !strings.Contains(url, "://") {
-		url = "http://" + url
-	}
-	url = strings.TrimSuffix(url, "/")
-	if !strings.HasSuffix(url, "/status") {
-		url += "/status"
-	}
+	url := baseURL(addr) + "/status"
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

@@ -19,10 +19,24 @@ type Server struct {
 	done chan struct{}
 }
 
+// Options add optional parts to the status API.
+type Options struct {
+	// Hashes serves GET /status/hashes (the state hash at past heights),
+	// which fleet checks use to find the height where nodes split.
+	Hashes HashSource
+}
+
 // Serve starts the status API on addr (e.g. 127.0.0.1:0): GET /status (and
-// GET /) returns the Status JSON. warn, if set, is told when addr is not a
-// loopback address, since anyone who reaches it can read the status.
+// GET /) returns the Status JSON, GET /metrics the node's Prometheus
+// metrics (a registry of its own, computed from the status at each scrape).
+// warn, if set, is told when addr is not a loopback address, since anyone
+// who reaches it can read the status.
 func Serve(addr string, src Source, warn func(string)) (*Server, error) {
+	return ServeWith(addr, src, Options{}, warn)
+}
+
+// ServeWith is Serve with optional parts.
+func ServeWith(addr string, src Source, o Options, warn func(string)) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("status API: listen on %s: %v", addr, err)
@@ -48,6 +62,28 @@ func Serve(addr string, src Source, warn func(string)) (*Server, error) {
 	}
 	mux.HandleFunc("/status", handler)
 	mux.HandleFunc("/{$}", handler)
+	mux.Handle("/metrics", MetricsHandler(src))
+	mux.HandleFunc("/status/hashes", func(w http.ResponseWriter, r *http.Request) {
+		if o.Hashes == nil {
+			http.Error(w, "this node does not serve past state hashes", http.StatusNotFound)
+			return
+		}
+		from, to, err := parseRange(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		hs, err := o.Hashes(from, to)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		if hs == nil {
+			hs = []HeightHash{}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(Hashes{Format: HashesFormat, From: from, To: to, Hashes: hs})
+	})
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, addr: ln.Addr().String(), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)

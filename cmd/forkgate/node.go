@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/forkgate/forkgate/chain"
 
 	"github.com/forkgate/forkgate/node"
@@ -36,8 +38,9 @@ func newNodeCmd() *cobra.Command {
   HOME/keys/         producer and account keys (derived from --seed)
   HOME/data/         state store and block store
 
-See docs/node.md. Exit codes: 0 ok, 1 a state hash mismatch, an incompatible
-config or a halt for an unimplemented version, 2 unusable input.`,
+See docs/node.md. Exit codes: 0 ok, 1 a state hash mismatch or an
+incompatible config, 2 unusable input, 3 upgrade needed (a version this
+binary does not implement activated; HOME/data/upgrade-info.json says which).`,
 	}
 	cmd.AddCommand(newNodeInitCmd(), newNodeRunCmd(), newNodeExportCmd(), newNodeImportCmd(), newNodeStatusCmd())
 	return cmd
@@ -48,6 +51,10 @@ config or a halt for an unimplemented version, 2 unusable input.`,
 func nodeErr(err error) error {
 	if err == nil {
 		return nil
+	}
+	var ue *node.UpgradeNeededError
+	if errors.As(err, &ue) {
+		return &exitError{code: exitUpgrade, msg: err.Error()}
 	}
 	var me *node.MismatchError
 	var ce *schedule.CompatError
@@ -108,6 +115,7 @@ func newNodeRunCmd() *cobra.Command {
 		pace          time.Duration
 		quiet         bool
 		implemented   uint32
+		benchApp      string
 	)
 	cmd := &cobra.Command{
 		Use:   "run HOME [--until H] [--blocks N]",
@@ -120,7 +128,13 @@ made. Without either it runs until interrupted, one block per --pace
 or another build, gives the same hashes as an uninterrupted run.
 
 A version this binary does not implement that activates stops the node with
-exit code 1 and the release to upgrade to.`,
+exit code 3 ("upgrade needed") after writing HOME/data/upgrade-info.json
+(the version, the height, the release needed, the fork schedule's hash).
+
+With [node] engine = "cometbft" the App runs inside an in-process CometBFT
+node (config, keys and data under HOME/cometbft; see docs/node.md): blocks
+come from consensus with the other validators, --until, --blocks and --pace
+do not apply, and it runs until interrupted or halted.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := textOnly(cmd, "the status API, or forkgate node status HOME --format json"); err != nil {
@@ -156,6 +170,12 @@ exit code 1 and the release to upgrade to.`,
 				defer srv.Close()
 				fmt.Fprintf(cmd.ErrOrStderr(), "status API on http://%s/status\n", srv.Addr())
 			}
+			if n.Config().Node.EngineName() == "cometbft" {
+				return runCometNode(cmd, n, args[0], benchApp, quiet, until != 0 || blocks != 0 || cmd.Flags().Changed("pace"))
+			}
+			if benchApp != "" {
+				return usageErr("--app needs [node] engine = \"cometbft\"")
+			}
 			if !cmd.Flags().Changed("pace") && until == 0 && blocks == 0 {
 				pace = time.Duration(n.Config().Node.BlockInterval) * time.Second
 			}
@@ -176,7 +196,7 @@ exit code 1 and the release to upgrade to.`,
 				return usageErr("%v", err)
 			}
 			if err != nil {
-				return nodeErr(err)
+				return nodeErr(n.RecordHalt(err))
 			}
 			st, err := n.Status()
 			if err != nil {
@@ -197,6 +217,8 @@ exit code 1 and the release to upgrade to.`,
 	f.BoolVar(&quiet, "quiet", false, "no line per block")
 	f.Uint32Var(&implemented, "implemented", 0, "highest protocol version this binary implements (testing upgrades; 0: all)")
 	f.MarkHidden("implemented")
+	f.StringVar(&benchApp, "app", "", `run another application on the CometBFT node: "kvstore" (CometBFT's example; benchmarks only)`)
+	f.MarkHidden("app")
 	return cmd
 }
 
@@ -374,6 +396,10 @@ func writeNodeStatus(w io.Writer, st *node.Status) {
 	if st.Halt != "" {
 		fmt.Fprintf(w, "HALT        %s\n", st.Halt)
 	}
+	if u := st.UpgradeNeeded; u != nil {
+		fmt.Fprintf(w, "UPGRADE     needed: protocol version %d from height %d, release %q (this binary %s implements up to %d; data/upgrade-info.json)\n",
+			u.Version, u.Height, u.Release, u.Binary, u.Implemented)
+	}
 }
 
 // importReport is the JSON schema of `node import` (docs/cli-json.md).
@@ -401,5 +427,47 @@ func textOnly(cmd *cobra.Command, jsonHint string) error {
 	if format == "json" {
 		return usageErr("%s prints text only; for JSON use %s", cmd.CommandPath(), jsonHint)
 	}
+	return nil
+}
+
+// runCometNode runs a home whose engine is cometbft until interrupted. A halt
+// exits with code 3 from inside CometBFT's call into the App (see
+// node.CometOptions.OnUpgradeNeeded).
+func runCometNode(cmd *cobra.Command, n *node.Node, home, benchApp string, quiet, soloFlags bool) error {
+	var app abci.Application
+	switch benchApp {
+	case "":
+	case "kvstore":
+		app = node.KVStoreApp(home, n.Config().Node.TxsPerBlock)
+	default:
+		return usageErr("--app %q: the only other application is \"kvstore\"", benchApp)
+	}
+	if soloFlags {
+		return usageErr("--until, --blocks and --pace drive the solo engine; a cometbft node runs until interrupted (engine = \"cometbft\" in %s)", n.Config().Path)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	var mu sync.Mutex
+	err := n.RunCometBFT(ctx, node.CometOptions{
+		Log: errw, LogInfo: os.Getenv("FORKGATE_COMETBFT_LOG") == "info", App: app,
+		OnBlock: func(r node.BlockReport) {
+			if quiet {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(out, "height %d hash %x proposer %s txs %d ok %d failed %d\n", r.Height, r.AppHash, r.ProposerName, r.Txs, r.OK, r.Failed)
+		},
+		OnUpgradeNeeded: func(e *node.UpgradeNeededError) {
+			fmt.Fprintf(errw, "forkgate: %v\n", e)
+			n.Close()
+			os.Exit(exitUpgrade)
+		},
+	})
+	if err != nil {
+		return nodeErr(err)
+	}
+	fmt.Fprintf(errw, "stopped at height %d\n", n.Height())
 	return nil
 }

@@ -115,8 +115,17 @@ func TestNodeCLIHalt(t *testing.T) {
 	raw, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, bytes.Replace(raw, []byte("upgrade_height = 0"), []byte("upgrade_height = 2"), 1), 0o644)
 	_, errOut, code := runCLI(t, "node", "run", home, "--until", "40", "--implemented", "1", "--http", "off")
-	if code != 1 || !strings.Contains(errOut, "protocol version 2 is active from height") || !strings.Contains(errOut, "v0.2.0") {
-		t.Fatalf("halt: exit %d\n%s", code, errOut)
+	if code != 3 || !strings.Contains(errOut, "protocol version 2 is active from height") || !strings.Contains(errOut, "v0.2.0") {
+		t.Fatalf("halt: exit %d (want 3, upgrade needed)\n%s", code, errOut)
+	}
+	// The node recorded what it needs, durably, and status shows it.
+	info, err := node.ReadUpgradeInfo(home)
+	if err != nil || info == nil || info.Version != 2 || info.Release != "v0.2.0" || info.Implemented != 1 || info.StateHeight != info.Height-1 || len(info.ScheduleHash) != 64 {
+		t.Fatalf("upgrade-info.json: %+v, %v", info, err)
+	}
+	st, _, _ := runCLI(t, "node", "status", home)
+	if !strings.Contains(st, fmt.Sprintf("UPGRADE     needed: protocol version 2 from height %d", info.Height)) {
+		t.Fatalf("status does not show the pending upgrade:\n%s", st)
 	}
 	// The upgraded binary continues from where the old one stopped.
 	mustCLI(t, "node", "run", home, "--until", "40", "--http", "off", "--quiet")
