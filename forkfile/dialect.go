@@ -46,7 +46,7 @@ func (f *File) ForkgateOnly() schedule.Findings {
 	for _, it := range f.Items {
 		if it.Entry.Value.Kind != unstable.Integer {
 			fs = append(fs, schedule.Finding{Severity: schedule.SevError, Rule: schedule.RuleDialect,
-				Origin: origin(f.Doc.File, it.Entry.Value.Pos), Fork: it.Key(),
+				Origin: origin(it.File, it.Entry.Value.Pos), Fork: it.Key(),
 				Message: fmt.Sprintf("fork %s = %s is forkgate-only: Chain33 reads fork values as plain integer heights and would refuse to start; write a height (-1 = never)", it.Key(), it.Entry.Value.Raw)})
 		}
 	}

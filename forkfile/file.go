@@ -19,6 +19,7 @@ type Item struct {
 	Activation schedule.Activation
 	Domain     schedule.Domain
 	Entry      Entry
+	File       string // the file it is written in (a merged chain has several)
 }
 
 // Key is the fork's "scope.Name".
@@ -172,7 +173,7 @@ func (f *File) item(e Entry, bad func(Pos, string, ...any)) (Item, bool) {
 		bad(e.Value.Pos, "fork %s.%s: %v", scope, name, err)
 		return Item{}, false
 	}
-	return Item{Scope: scope, Name: name, Activation: act, Domain: dom, Entry: e}, true
+	return Item{Scope: scope, Name: name, Activation: act, Domain: dom, Entry: e, File: f.Doc.File}, true
 }
 
 // ParseActivation reads an activation written as a config value: an integer
@@ -517,7 +518,7 @@ func (f *File) Config() schedule.Config {
 	for _, it := range f.Items {
 		cfg.Settings = append(cfg.Settings, schedule.Setting{
 			Scope: it.Scope, Name: it.Name, Activation: it.Activation, Domain: it.Domain,
-			Origin: origin(f.Doc.File, it.Entry.Pos),
+			Origin: origin(it.File, it.Entry.Pos),
 		})
 	}
 	return cfg

@@ -47,6 +47,39 @@ func loadFile(path string) (*forkfile.File, error) {
 	return f, nil
 }
 
+// loadChain reads a chain's config: one file holding its forks, or a
+// Chain33 node config with its default fork config(s) merged in (--forks).
+// A file without fork tables and no --forks is unusable input: reading it
+// alone would give an empty schedule, not the chain's.
+func loadChain(path string, forks []string) (*forkfile.File, error) {
+	f, err := loadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(forks) > 0 {
+		dfs := make([]*forkfile.File, 0, len(forks))
+		for _, fp := range forks {
+			df, err := loadFile(fp)
+			if err != nil {
+				return nil, err
+			}
+			dfs = append(dfs, df)
+		}
+		if f, err = forkfile.Merge(f, dfs...); err != nil {
+			return nil, inputErr(err)
+		}
+	}
+	if !f.HasForkTables() {
+		return nil, usageErr("%s has no [fork.*] tables: a Chain33 node config (chain33.toml, bityuan.toml) gets its forks from a default "+
+			"fork config merged in at start-up; give that file with --forks, e.g. --forks chain33.fork.toml (see docs/schedule.md)", path)
+	}
+	return f, nil
+}
+
+func addForksFlag(c *cobra.Command, forks *[]string) {
+	c.Flags().StringArrayVar(forks, "forks", nil, "default fork config merged under each config, as Chain33 merges chain33.fork.toml into chain33.toml (repeatable)")
+}
+
 func inputErr(err error) error {
 	var pe *forkfile.PosError
 	var el forkfile.ErrorList
@@ -81,6 +114,7 @@ type lintReport struct {
 func newLintCmd() *cobra.Command {
 	var registry, base, parent string
 	var strict bool
+	var forks []string
 	c := &cobra.Command{
 		Use:   "lint FILE...",
 		Short: "Check configs against the upgrade regulation and the schedule rules",
@@ -116,7 +150,7 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 			rep := lintReport{Files: args, Findings: []schedule.Finding{}}
 			var bad []error
 			for _, path := range args {
-				f, err := loadFile(path)
+				f, err := loadChain(path, forks)
 				if err != nil {
 					bad = append(bad, err)
 					continue
@@ -158,6 +192,7 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 	c.Flags().StringVar(&base, "base", "", "earlier version of the config; forks added since need a record entry")
 	c.Flags().StringVar(&parent, "parent", "", "parent (main) chain config for parent-height forks")
 	c.Flags().BoolVar(&strict, "strict", false, "a registered fork missing from the file is an error")
+	addForksFlag(c, &forks)
 	return c
 }
 
@@ -196,7 +231,7 @@ type showReport struct {
 func newShowCmd() *cobra.Command {
 	var height, tm, parentHeight int64
 	var timeText, registry string
-	var versionActive []string
+	var versionActive, forks []string
 	c := &cobra.Command{
 		Use:   "show FILE",
 		Short: "List every fork, its activation, and whether it is active at a height",
@@ -216,7 +251,7 @@ known only once producers adopt the version).`,
 			if err != nil {
 				return err
 			}
-			f, err := loadFile(args[0])
+			f, err := loadChain(args[0], forks)
 			if err != nil {
 				return err
 			}
@@ -309,6 +344,7 @@ known only once producers adopt the version).`,
 	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height for parent-height forks (default: the file's [library] parent_start + --height)")
 	c.Flags().StringVar(&registry, "registry", "", "registry file; registered forks the file omits are shown with their defaults")
 	c.Flags().StringArrayVar(&versionActive, "version-active", nil, "VERSION=HEIGHT: evaluate version forks as if the version is active from HEIGHT (repeatable)")
+	addForksFlag(c, &forks)
 	return c
 }
 
@@ -374,6 +410,7 @@ type diffReport struct {
 }
 
 func newDiffCmd() *cobra.Command {
+	var forks []string
 	c := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "List forks, parameters and versions added, removed and changed",
@@ -387,11 +424,11 @@ with the note above the new item. Exit 0 whether or not there are changes;
 			if err != nil {
 				return err
 			}
-			a, err := loadFile(args[0])
+			a, err := loadChain(args[0], forks)
 			if err != nil {
 				return err
 			}
-			b, err := loadFile(args[1])
+			b, err := loadChain(args[1], forks)
 			if err != nil {
 				return err
 			}
@@ -415,6 +452,7 @@ with the note above the new item. Exit 0 whether or not there are changes;
 			return tw.Flush()
 		},
 	}
+	addForksFlag(c, &forks)
 	return c
 }
 
@@ -543,8 +581,8 @@ func replaceConfig(path string, data []byte) error {
 
 // forkPointsFromConfig gathers a config's fork-ID points (see
 // schedule.ForkIDPoints).
-func forkPointsFromConfig(path string) (heights, times []uint64, err error) {
-	f, err := loadFile(path)
+func forkPointsFromConfig(path string, forks []string) (heights, times []uint64, err error) {
+	f, err := loadChain(path, forks)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -568,6 +606,7 @@ type compatReport struct {
 func newCompatCmd() *cobra.Command {
 	var head, headTime, parentHeight int64
 	var headTimeText string
+	var forks []string
 	c := &cobra.Command{
 		Use:   "compat OLD NEW --head H",
 		Short: "Check that a new config does not rewrite history below the chain head",
@@ -598,7 +637,7 @@ whether its version activated is known only to a node.`,
 			}
 			var snaps [2]schedule.Snapshot
 			for i, path := range args {
-				f, err := loadFile(path)
+				f, err := loadChain(path, forks)
 				if err != nil {
 					return err
 				}
@@ -639,5 +678,6 @@ whether its version activated is known only to a node.`,
 	c.Flags().Int64Var(&head, "head", 0, "height the chain has reached (required)")
 	c.Flags().StringVar(&headTimeText, "head-time", "", "time of the head block: unix seconds, a date (2026-12-01, UTC) or an RFC 3339 time")
 	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height at the head, for parallel chains")
+	addForksFlag(c, &forks)
 	return c
 }

@@ -127,3 +127,43 @@ func TestConfigSetDialect(t *testing.T) {
 		t.Errorf("--dialect forkgate: %v", err)
 	}
 }
+
+// TestConfigTwoFileLayout: a node config without fork tables needs --forks
+// (exit 2 with the hint otherwise, forkid too); merged, it has the forks of
+// the fork config and its own parameters bound to them; a key set in both
+// files is refused, as Chain33 refuses it.
+func TestConfigTwoFileLayout(t *testing.T) {
+	node := writeCfg(t, "chain33.toml", "Title = \"local\"\n[mempool]\nminTxFeeRate = 100000\n[mver.mempool]\nmaxTxFee = 1000\n[mver.mempool.ForkMaxTxFeeV1]\nmaxTxFee = 5000\n")
+	forks := writeCfg(t, "chain33.fork.toml", "[fork.system]\nForkMaxTxFeeV1 = 300\nForkBlockHash = 1\n[fork.sub.coins]\nEnable = 0\n")
+	for _, args := range [][]string{
+		{"config", "show", node},
+		{"config", "lint", node},
+		{"config", "diff", node, node},
+		{"config", "compat", node, node, "--head", "1"},
+		{"forkid", "--genesis", strings.Repeat("ab", 32), "--at", "5", "--config", node},
+	} {
+		_, err := runForkgate(t, args...)
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), "--forks") {
+			t.Errorf("%v: exit %d, %v", args, exitCode(err), err)
+		}
+	}
+	out, err := runForkgate(t, "config", "show", node, "--forks", forks, "--height", "300", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep showReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Forks) != 3 || rep.Title != "local" || len(rep.Params) != 1 || rep.Params[0].Value != "5000" || !strings.HasPrefix(rep.Forks[0].Origin, forks+":") {
+		t.Errorf("merged show: %+v", rep)
+	}
+	if _, err := runForkgate(t, "forkid", "--genesis", strings.Repeat("ab", 32), "--at", "5", "--config", node, "--fork-config", forks); err != nil {
+		t.Errorf("forkid with --fork-config: %v", err)
+	}
+	clash := writeCfg(t, "clash.toml", "[fork.system]\nForkBlockHash = 2\n")
+	_, err = runForkgate(t, "config", "show", clash, "--forks", forks)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "rewrite defalut key") || !strings.Contains(err.Error(), forks+":3:1") {
+		t.Errorf("a key in both files: exit %d, %v", exitCode(err), err)
+	}
+}
