@@ -24,6 +24,7 @@ type child struct {
 	code    int
 	waitErr error
 	started time.Time
+	exitAt  time.Time
 
 	height     atomic.Int64 // last committed height seen, 0 before any
 	mu         sync.Mutex
@@ -54,6 +55,7 @@ func startChild(bin string, args []string, stdout, stderr io.Writer) (*child, er
 		started <- nil
 		c.scan(out, stdout)
 		c.waitErr = c.cmd.Wait()
+		c.exitAt = time.Now()
 		c.code = exitCode(c.waitErr)
 		close(c.done)
 	}()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/forkgate/forkgate/node"
@@ -113,7 +114,54 @@ type supervisor struct {
 	o        Options
 	releases string // resolved releases dir, to recognise our own children
 	last     *nodestatus.VisorSwitch
-	genesis  string // genesis hash of the home, to recognise its status API
+	genesis  string    // genesis hash of the home, to recognise its status API
+	exitAt   time.Time // when the last node exited: the downtime's start
+
+	mu       sync.Mutex
+	verified map[string]string // version -> sha256 of the binary fully verified by this process
+}
+
+// verify checks a release before it starts. A release this process fully
+// verified (files, signature, version output) is checked again by its
+// binary's sha256 only: the same bytes. The others get the full check.
+func (s *supervisor) verify(ctx context.Context, v string) error {
+	s.mu.Lock()
+	sum, ok := s.verified[v]
+	s.mu.Unlock()
+	if ok {
+		if got, _, err := release.SHA256File(s.l.Binary(v)); err == nil && got == sum {
+			return nil
+		}
+	}
+	m, err := s.l.Verify(ctx, v)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.verified == nil {
+		s.verified = map[string]string{}
+	}
+	s.verified[v] = m.Binary.SHA256
+	s.mu.Unlock()
+	return nil
+}
+
+// preverify verifies, in the background while a node runs, the stored
+// releases a later switch may start, so the switch itself only re-hashes
+// the binary. A failure here is not reported: the switch verifies again
+// and reports it.
+func (s *supervisor) preverify(ctx context.Context, cur string) {
+	list, err := s.l.List()
+	if err != nil {
+		return
+	}
+	go func() {
+		for _, r := range list {
+			if v := r.Manifest.Version; v != cur && r.GateFailed == "" && ctx.Err() == nil {
+				s.verify(ctx, v)
+			}
+		}
+	}()
 }
 
 // Run supervises the node of home until it stops: it finishes a switch a
@@ -214,11 +262,15 @@ func (s *supervisor) next(ctx context.Context) (*child, error) {
 	if pick.Version != cur {
 		return s.switchTo(ctx, cur, pick.Version, st)
 	}
-	if _, err := s.l.Verify(ctx, cur); err != nil {
+	if err := s.verify(ctx, cur); err != nil {
 		s.status("refused", err.Error(), 0)
 		return nil, err
 	}
-	return s.start(cur)
+	c, err := s.start(cur)
+	if err == nil {
+		s.preverify(ctx, cur)
+	}
+	return c, err
 }
 
 // wait waits for the child to exit, forwarding a stop (ctx) to it. It
@@ -226,6 +278,7 @@ func (s *supervisor) next(ctx context.Context) (*child, error) {
 func (s *supervisor) wait(ctx context.Context, c *child) bool {
 	select {
 	case <-c.done:
+		s.exitAt = c.exitAt
 		return false
 	case <-ctx.Done():
 		c.stop(s.o.Grace)

@@ -22,11 +22,15 @@ import (
 // checkpoint, switch, start; the gate decides between keeping the new
 // release and rolling back. It returns the running new node.
 func (s *supervisor) switchTo(ctx context.Context, from, to string, st *nodestatus.Status) (*child, error) {
-	t0 := time.Now()
-	if _, err := s.l.Verify(ctx, to); err != nil {
+	t0 := s.exitAt
+	if t0.IsZero() {
+		t0 = time.Now()
+	}
+	if err := s.verify(ctx, to); err != nil {
 		s.status("refused", err.Error(), 0)
 		return nil, fmt.Errorf("cannot switch %s -> %s at height %d: %w", from, to, st.Height+1, err)
 	}
+	verifyMS := time.Since(t0).Milliseconds()
 	need := copiedBytes(s.l.Data())
 	if err := os.MkdirAll(s.l.Backups(), 0o755); err != nil {
 		return nil, err
@@ -37,7 +41,7 @@ func (s *supervisor) switchTo(ctx context.Context, from, to string, st *nodestat
 	}
 	h := activationHeight(st)
 	j := &Journal{From: from, To: to, Height: h, DataHeight: st.Height, Checkpoint: checkpointName(h, from, to)}
-	s.last = &nodestatus.VisorSwitch{From: from, To: to, Height: h, Result: "in_progress", Checkpoint: filepath.Join(s.l.Backups(), j.Checkpoint)}
+	s.last = &nodestatus.VisorSwitch{From: from, To: to, Height: h, Result: "in_progress", Checkpoint: filepath.Join(s.l.Backups(), j.Checkpoint), VerifyMS: verifyMS}
 
 	if err := s.l.record(j, PhasePlan); err != nil {
 		return nil, err
@@ -86,8 +90,9 @@ func (s *supervisor) startGated(ctx context.Context, j *Journal, t0 time.Time) (
 		s.last = &nodestatus.VisorSwitch{From: j.From, To: j.To, Height: j.Height, Result: "in_progress", Checkpoint: filepath.Join(s.l.Backups(), j.Checkpoint)}
 	}
 	// Verified again: the switch may resume after a crash, and the binary
-	// must be the checked one every time it starts.
-	if _, err := s.l.Verify(ctx, j.To); err != nil {
+	// must be the checked one every time it starts (within one process, by
+	// its sha256).
+	if err := s.verify(ctx, j.To); err != nil {
 		return nil, s.rollback(ctx, j, nil, fmt.Sprintf("release %s no longer verifies: %v", j.To, err))
 	}
 	st, err := s.dataStatus()
