@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/forkgate
 
-.PHONY: build test demo release-demo tour verify bench fuzz fuzz-short
+.PHONY: build test demo release-demo tour verify bench fuzz fuzz-short browser
 
 # The commit is stamped at link time (GOFLAGS may turn VCS stamping off).
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
@@ -15,6 +15,12 @@ build:
 # `make fuzz` runs them for longer.
 test:
 	$(GO) test -count=1 ./...
+
+# browser installs Debian's Chromium for the dashboard's browser test
+# (dashboard/TestDashboardInChromium skips, saying so, without it). CI runs it.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@chromium --version
 
 # demo rehearses a whole upgrade on the embedded default (forkgate demo):
 # producers upgrade, the old release halts at the activation height, a node

@@ -90,6 +90,19 @@ type NodeReport struct {
 	Halt            string `json:"halt,omitempty"`
 	State           string `json:"state"`
 	Upgrade         string `json:"upgrade"`
+	// Signal is each declared version's tally towards its threshold, and
+	// Forks the node's schedule, for the dashboard.
+	Signal []Tally               `json:"signal,omitempty"`
+	Forks  []nodestatus.ForkInfo `json:"forks,omitempty"`
+}
+
+// Tally is one protocol version's signalling progress on a node.
+type Tally struct {
+	Version     uint32 `json:"version"`
+	State       string `json:"state"`
+	Count       int    `json:"count"`
+	Threshold   int    `json:"threshold"`
+	Denominator int    `json:"denominator"`
 }
 
 // Result is one check over the fleet.
@@ -138,8 +151,14 @@ const (
 // snapshot. Only the node and nodes checks read a snapshot; the binary,
 // release and config checks are ops check's (they run on each node's
 // machine), and are listed as skipped with that command.
+//
+// Without a document (doc nil, phase "") only the fleet's own checks that
+// need none run: reachable, agreement, schedule, halted, lagging.
 func Check(ctx context.Context, snap Snapshot, doc *upgradedoc.Document, docPath, phase string, o Options) (*Report, error) {
-	if phase != upgradedoc.PhasePre && phase != upgradedoc.PhasePost {
+	if doc == nil {
+		doc = &upgradedoc.Document{}
+		phase = ""
+	} else if phase != upgradedoc.PhasePre && phase != upgradedoc.PhasePost {
 		return nil, fmt.Errorf("phase %q: pre or post", phase)
 	}
 	if o.Lag <= 0 {
@@ -155,6 +174,9 @@ func Check(ctx context.Context, snap Snapshot, doc *upgradedoc.Document, docPath
 	c := &checker{r: r, snap: snap, doc: doc, o: o}
 
 	c.reachable()
+	if phase == "" {
+		c.agree(upgradedoc.Check{ID: "fleet.nodes.agree", What: "every node holds the same state hash at common heights"})
+	}
 	for _, ch := range doc.ChecksIn(phase) {
 		switch ch.ID {
 		case upgradedoc.CheckNodeBeforeForks:
@@ -493,6 +515,10 @@ func nodeReports(snap Snapshot, doc *upgradedoc.Document, a Agreement, lag int64
 			nr.Height, nr.Behind, nr.StateHash = st.Height, top-st.Height, st.StateHash
 			nr.AppVersion, nr.Commit, nr.BinarySHA256 = st.AppVersion, st.Commit, st.BinarySHA256
 			nr.ProtocolVersion, nr.Implemented, nr.ScheduleHash, nr.Halt = st.ProtocolVersion, st.Implemented, st.ScheduleHash, st.Halt
+			nr.Forks = st.Forks.All
+			for _, v := range st.Signal.Versions {
+				nr.Signal = append(nr.Signal, Tally{Version: v.Version, State: v.State, Count: v.Tally.Count, Threshold: v.Tally.Threshold, Denominator: v.Tally.Denominator})
+			}
 			switch {
 			case split[n.Name]:
 				nr.State = StateSplit
@@ -505,6 +531,8 @@ func nodeReports(snap Snapshot, doc *upgradedoc.Document, a Agreement, lag int64
 			}
 			v := strings.TrimPrefix(st.AppVersion, "v")
 			switch {
+			case doc.Release.Version == "":
+				nr.Upgrade = UpgradeUnknown // no document: nothing to compare with
 			case v == strings.TrimPrefix(doc.Release.Version, "v") && st.BinarySHA256 != "" && doc.Release.BinarySHA256 != "" && st.BinarySHA256 != doc.Release.BinarySHA256:
 				nr.Upgrade = UpgradeWrongBinary
 			case v == strings.TrimPrefix(doc.Release.Version, "v"):

@@ -54,6 +54,9 @@ type NodeSpec struct {
 	Binary string   `json:"binary"`
 	Args   []string `json:"args,omitempty"`
 	Env    []string `json:"env,omitempty"`
+	// RunArgs follow `node run HOME` (the rehearsal's stand-in old release:
+	// --implemented 1); a binary switch clears them.
+	RunArgs []string `json:"run_args,omitempty"`
 }
 
 // Options configure Init. Zero values take the defaults.
@@ -68,6 +71,7 @@ type Options struct {
 	Binaries []string
 	Args     []string // extra arguments before `node run` (e.g. a test binary's)
 	Env      []string
+	RunArgs  []string // extra arguments after `node run HOME`
 	// TxsPerBlock of the workload each proposer adds (default the node's, 16;
 	// negative: none).
 	TxsPerBlock         int
@@ -134,7 +138,7 @@ func Init(dir string, opts Options) (*File, error) {
 			return nil, err
 		}
 		spec := NodeSpec{Name: fmt.Sprintf("n%d", i), Home: fmt.Sprintf("n%d", i), Producer: fmt.Sprintf("p%d", i+1),
-			Binary: abs, Args: opts.Args, Env: opts.Env}
+			Binary: abs, Args: opts.Args, Env: opts.Env, RunArgs: opts.RunArgs}
 		keys := map[string]string{"engine": `"cometbft"`, "producers": fmt.Sprintf("[%q]", spec.Producer), "http": `"127.0.0.1:0"`}
 		if opts.SignalVersion > 0 {
 			keys["version"] = fmt.Sprint(opts.SignalVersion)

@@ -167,7 +167,7 @@ func (nw *Network) start(i int) error {
 	if err != nil {
 		return err
 	}
-	args := append(append([]string{}, spec.Args...), "node", "run", home, "--quiet")
+	args := append(append(append([]string{}, spec.Args...), "node", "run", home, "--quiet"), spec.RunArgs...)
 	cmd := exec.Command(spec.Binary, args...)
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -327,7 +327,7 @@ func (nw *Network) Perturb(name, action, binary string) error {
 		nw.stop(i, false)
 		nw.mu.Lock()
 		nw.File.Nodes[i].Binary = abs
-		nw.File.Nodes[i].Args = nil
+		nw.File.Nodes[i].RunArgs = nil
 		err = nw.File.Save(nw.Dir)
 		nw.mu.Unlock()
 		if err != nil {
@@ -338,19 +338,6 @@ func (nw *Network) Perturb(name, action, binary string) error {
 		return fmt.Errorf("unknown perturbation %q: use one of %s", action, strings.Join(Actions, ", "))
 	}
 	return nil
-}
-
-// SetArgs replaces node name's extra arguments and environment for its
-// next start (the rehearsal's stand-in old release).
-func (nw *Network) SetArgs(name string, args, env []string) error {
-	i, err := nw.File.Index(name)
-	if err != nil {
-		return err
-	}
-	nw.mu.Lock()
-	defer nw.mu.Unlock()
-	nw.File.Nodes[i].Args, nw.File.Nodes[i].Env = args, env
-	return nw.File.Save(nw.Dir)
 }
 
 // WaitExit waits until node name's process has ended and returns its exit
@@ -393,7 +380,16 @@ type NodeStatus struct {
 	ProtocolVersion uint32                  `json:"protocol_version"`
 	Signalled       uint32                  `json:"signalled"` // the version its producer last signalled
 	UpgradeNeeded   *nodestatus.UpgradeInfo `json:"upgrade_needed,omitempty"`
-	Error           string                  `json:"error,omitempty"`
+	// Activations are the protocol versions active at the node's height and
+	// the heights they activated at.
+	Activations []Activation `json:"activations,omitempty"`
+	Error       string       `json:"error,omitempty"`
+}
+
+// Activation is a protocol version and the height it is active from.
+type Activation struct {
+	Version uint32 `json:"version"`
+	Height  int64  `json:"height"`
 }
 
 // Status reports every node.
@@ -447,6 +443,11 @@ func fillStatus(ctx context.Context, ns *NodeStatus, home string, live, paused b
 	}
 	ns.Height, ns.StateHash, ns.AppVersion, ns.Implemented, ns.ProtocolVersion = st.Height, st.StateHash, st.AppVersion, st.Implemented, st.ProtocolVersion
 	ns.UpgradeNeeded = st.UpgradeNeeded
+	for _, v := range st.Versions {
+		if v.ActivationHeight >= 0 {
+			ns.Activations = append(ns.Activations, Activation{Version: v.Version, Height: v.ActivationHeight})
+		}
+	}
 	for _, pr := range st.Producers {
 		if pr.Name == ns.Producer {
 			ns.Signalled = pr.LastVersion

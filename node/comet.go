@@ -66,7 +66,7 @@ func (n *Node) RunCometBFT(ctx context.Context, o CometOptions) error {
 	// Restarting on data at (or, with another binary's data, past) a height
 	// this binary must not execute: stop before CometBFT replays anything.
 	if he, ok := AsHalt(n.app.Signal().Halted()); ok && he.Height <= n.app.Height()+1 {
-		return n.RecordHalt(he)
+		return n.recordHalt(he, "start")
 	}
 	key, err := n.validatorKey()
 	if err != nil {
@@ -107,10 +107,11 @@ func (n *Node) RunCometBFT(ctx context.Context, o CometOptions) error {
 		cmtcfg.DefaultDBProvider, cmtnode.DefaultMetricsProvider(cfg.Instrumentation), logger)
 	if err != nil {
 		if he, ok := AsHalt(err); ok {
-			return n.RecordHalt(he)
+			return n.recordHalt(he, "start")
 		}
 		return fmt.Errorf("start CometBFT (%s): %w", cfg.RootDir, err)
 	}
+	app.setNode(cn)
 	if err := cn.Start(); err != nil {
 		return fmt.Errorf("start CometBFT: %w", err)
 	}
@@ -333,6 +334,9 @@ type cometApp struct {
 	halted chan error
 	once   sync.Once
 
+	cmu sync.Mutex
+	cn  *cmtnode.Node // nil during NewNode's handshake
+
 	pending *Block // finalized, not yet committed
 	report  BlockReport
 	began   time.Time
@@ -374,7 +378,7 @@ func (a *cometApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeB
 	if err != nil {
 		err = fmt.Errorf("block %d from CometBFT: %w", req.Height, err)
 		if _, ok := AsHalt(err); ok {
-			err = n.RecordHalt(err)
+			err = n.recordHalt(err, a.path())
 			n.mu.Unlock()
 			var ue *UpgradeNeededError
 			if errors.As(err, &ue) && a.o.OnUpgradeNeeded != nil {
@@ -435,4 +439,25 @@ func (a *cometApp) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.R
 		a.o.OnBlock(rep)
 	}
 	return res, nil
+}
+
+func (a *cometApp) setNode(cn *cmtnode.Node) {
+	a.cmu.Lock()
+	a.cn = cn
+	a.cmu.Unlock()
+}
+
+// path says how a block reached the App: the handshake replay at start,
+// block sync, or consensus.
+func (a *cometApp) path() string {
+	a.cmu.Lock()
+	cn := a.cn
+	a.cmu.Unlock()
+	switch {
+	case cn == nil:
+		return "start"
+	case cn.ConsensusReactor().WaitSync():
+		return "blocksync"
+	}
+	return "consensus"
 }

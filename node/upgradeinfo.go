@@ -48,7 +48,9 @@ func AsHalt(err error) (*signal.HaltError, bool) {
 // write and fsync, then the directory fsync) and returns an
 // *UpgradeNeededError wrapping it. An err that is not a halt comes back
 // unchanged; a failed write is returned with the halt.
-func (n *Node) RecordHalt(err error) error {
+func (n *Node) RecordHalt(err error) error { return n.recordHalt(err, "solo") }
+
+func (n *Node) recordHalt(err error, how string) error {
 	he, ok := AsHalt(err)
 	if !ok {
 		return err
@@ -60,7 +62,7 @@ func (n *Node) RecordHalt(err error) error {
 	sh := n.l.cfg.Schedule.Snapshot().Hash()
 	info := &UpgradeInfo{Format: nodestatus.UpgradeInfoFormat, Version: he.Version, Height: he.Height, Release: he.Release,
 		Implemented: he.Implemented, Binary: buildinfo.Version, ScheduleHash: hex.EncodeToString(sh[:]),
-		Time: time.Now().UTC().Format(time.RFC3339), Reason: he.Error()}
+		Time: time.Now().UTC().Format(time.RFC3339), Reason: he.Error(), Path: how}
 	if n.state != nil {
 		info.StateHeight = n.state.Height()
 	}

@@ -130,6 +130,9 @@ type UpgradeInfo struct {
 	// the same schedule.
 	ScheduleHash string `json:"schedule_hash"`
 	StateHeight  int64  `json:"state_height"`
-	Time         string `json:"time"` // RFC 3339, when the node stopped
-	Reason       string `json:"reason"`
+	// Path is how the node met the height: "solo", "consensus", "blocksync"
+	// (catching up) or "start" (restarted on data at the height).
+	Path   string `json:"path,omitempty"`
+	Time   string `json:"time"` // RFC 3339, when the node stopped
+	Reason string `json:"reason"`
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/forkgate/forkgate/dashboard"
 	"github.com/forkgate/forkgate/fleet"
 	"github.com/forkgate/forkgate/upgradedoc"
 	"github.com/spf13/cobra"
@@ -51,6 +53,9 @@ func newCheckCmd() *cobra.Command {
 	var docPath string
 	var lag int64
 	var allow []string
+	var watch bool
+	var httpAddr string
+	var interval time.Duration
 	c := &cobra.Command{
 		Use:   "check pre|post --doc DOC.json (--nodes URL,... | --net DIR)",
 		Short: "Pre- and post-upgrade status checks across the nodes of a chain",
@@ -81,6 +86,10 @@ document's pre or post checks against the whole fleet (the regulation's
 The binary, release and config-file checks run on each node's machine:
 forkgate ops check.
 
+With --watch, check keeps checking every --interval, prints one line per
+check, and serves the fleet metrics (GET /metrics) and the dashboard (GET /)
+on --http until interrupted.
+
 Exit 0 when every check passes; 1 with one line per finding (what, on which
 node, what to do); 2 for unusable input.`,
 		Args: cobra.ExactArgs(1),
@@ -106,6 +115,11 @@ node, what to do); 2 for unusable input.`,
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			if watch {
+				w := &fleet.Watcher{Targets: targets, Doc: doc, DocPath: docPath, Phase: phase, Interval: interval,
+					Metrics: fleet.NewMetrics(), Options: fleet.Options{Lag: lag, Allow: allow, Timeout: ff.timeout}}
+				return watchFleet(ctx, cmd.OutOrStdout(), w, httpAddr, dashboard.Options{Title: "forkgate " + phase + "-upgrade checks: " + doc.Chain.Title})
+			}
 			snap := fleet.Collect(ctx, targets, ff.timeout)
 			rep, err := fleet.Check(ctx, snap, doc, docPath, phase, fleet.Options{Lag: lag, Allow: allow, Timeout: ff.timeout})
 			if err != nil {
@@ -128,7 +142,44 @@ node, what to do); 2 for unusable input.`,
 	c.Flags().StringVar(&docPath, "doc", "", "the chain's upgrade document (JSON) (required)")
 	c.Flags().Int64Var(&lag, "lag", 5, "blocks behind the highest node before a node counts as lagging")
 	c.Flags().StringSliceVar(&allow, "allow", nil, "further releases the pre-check accepts")
+	c.Flags().BoolVar(&watch, "watch", false, "keep checking; serve metrics and the dashboard on --http")
+	c.Flags().StringVar(&httpAddr, "http", "127.0.0.1:9190", "with --watch: address of /metrics and the dashboard")
+	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "with --watch: time between checks")
 	return c
+}
+
+// watchFleet runs the watcher and serves its metrics and dashboard until
+// ctx ends, printing one line per check.
+func watchFleet(ctx context.Context, out io.Writer, w *fleet.Watcher, addr string, o dashboard.Options) error {
+	srv := dashboard.New(w, o)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- dashboard.Serve(ctx, addr, srv, func(a string) {
+			fmt.Fprintf(out, "dashboard http://%s/  metrics http://%s/metrics\n", a, a)
+		})
+	}()
+	go w.Run(ctx, func(rep *fleet.Report, err error) {
+		if err != nil {
+			fmt.Fprintf(out, "check failed: %v\n", err)
+			return
+		}
+		agree := "agree"
+		if !rep.Agreement.Agree {
+			agree = fmt.Sprintf("split at %d", rep.Agreement.SplitHeight)
+		}
+		counts := map[string]int{}
+		for _, n := range rep.Nodes {
+			counts[n.State]++
+		}
+		fmt.Fprintf(out, "%s highest %d, %s, ok %d lagging %d halted %d split %d unreachable %d, %d finding(s)\n",
+			rep.Time.Format("15:04:05"), rep.MaxHeight, agree, counts[fleet.StateOK], counts[fleet.StateLagging],
+			counts[fleet.StateHalted], counts[fleet.StateSplit], counts[fleet.StateUnreachable], len(rep.Findings()))
+	})
+	err := <-errc
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	return nil
 }
 
 func printFleet(w io.Writer, rep *fleet.Report) {
