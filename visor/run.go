@@ -219,8 +219,10 @@ func (s *supervisor) run(ctx context.Context) error {
 		}
 		// The node failed. Only a need the current release no longer
 		// meets is a reason to switch; any other failure ends the
-		// supervisor with the node's code, never a restart loop.
-		st, err := s.dataStatus()
+		// supervisor with the node's code, never a restart loop. A node
+		// that exits 3 has just written upgrade-info.json, which says all
+		// the switch needs without opening the data.
+		st, err := s.haltStatus(c.code)
 		if err != nil {
 			return err
 		}
@@ -302,6 +304,18 @@ func (s *supervisor) dataStatus() (*nodestatus.Status, error) {
 	return st, nil
 }
 
+// haltStatus is what the data needs after the node exited with code:
+// read from upgrade-info.json after exit 3, else from the data.
+func (s *supervisor) haltStatus(code int) (*nodestatus.Status, error) {
+	if code == ExitUpgrade {
+		if info, err := node.ReadUpgradeInfo(s.l.Home); err == nil && info != nil && info.Height > info.StateHeight {
+			return &nodestatus.Status{Height: info.StateHeight, ProtocolVersion: info.Version, UpgradeNeeded: info, GenesisHash: s.genesis,
+				Versions: []nodestatus.VersionInfo{{Version: info.Version, ActivationHeight: info.Height}}}, nil
+		}
+	}
+	return s.dataStatus()
+}
+
 func (s *supervisor) candidates() ([]Candidate, error) {
 	list, err := s.l.List()
 	if err != nil {
@@ -320,12 +334,23 @@ func (s *supervisor) pick(st *nodestatus.Status, cur string) (Candidate, error) 
 	if err != nil {
 		return Candidate{}, err
 	}
-	c, err := Pick(cands, cur, Need{Next: st.Height + 1, Active: st.ProtocolVersion})
+	c, err := Pick(cands, cur, needOf(st))
 	var nr *NoReleaseError
 	if errors.As(err, &nr) {
 		nr.Dir = s.l.Releases()
 	}
 	return c, err
+}
+
+// needOf is what the data needs next: the protocol version active at the
+// next height, or the one the node recorded in upgrade-info.json when it
+// stopped there (a CometBFT node halts with the block already decided).
+func needOf(st *nodestatus.Status) Need {
+	n := Need{Next: st.Height + 1, Active: st.ProtocolVersion}
+	if u := st.UpgradeNeeded; u != nil && u.Height <= n.Next && u.Version > n.Active {
+		n.Active = u.Version
+	}
+	return n
 }
 
 // start runs a release's binary.
