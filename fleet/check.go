@@ -23,7 +23,12 @@ const (
 	CheckHalted    = "fleet.node.halted"    // no node stopped for an upgrade it cannot execute
 	CheckLagging   = "fleet.node.lagging"   // no node far behind the others
 	CheckSignal    = "fleet.signal.on-track"
+	CheckVisor     = "fleet.visor.staged" // pre: the supervisor holds the release, verified
+	CheckDisk      = "fleet.node.disk"    // pre: room for a checkpoint of the data
 )
+
+// DiskMargin is the free space a node needs beyond a copy of its data.
+const DiskMargin = 256 << 20
 
 // Node states (health), worst first.
 const (
@@ -55,6 +60,9 @@ type Options struct {
 	Hasher Hasher
 	// Timeout bounds each request (0: 5 s).
 	Timeout time.Duration
+	// DiskMargin is the free space a node needs beyond a copy of its data
+	// (0: DiskMargin).
+	DiskMargin int64
 }
 
 // Report is the outcome of a fleet check.
@@ -76,6 +84,7 @@ type Report struct {
 type NodeReport struct {
 	Name            string `json:"name"`
 	URL             string `json:"url"`
+	Title           string `json:"title,omitempty"` // the chain's title in the node's config
 	Reachable       bool   `json:"reachable"`
 	Error           string `json:"error,omitempty"`
 	Height          int64  `json:"height"`
@@ -103,6 +112,9 @@ type Tally struct {
 	Count       int    `json:"count"`
 	Threshold   int    `json:"threshold"`
 	Denominator int    `json:"denominator"`
+	// ActivationHeight is the height the version is active from (-1 or
+	// 0: not active).
+	ActivationHeight int64 `json:"activation_height"`
 }
 
 // Result is one check over the fleet.
@@ -199,6 +211,8 @@ func Check(ctx context.Context, snap Snapshot, doc *upgradedoc.Document, docPath
 	if phase == upgradedoc.PhasePre {
 		c.release()
 		c.signal()
+		c.visor()
+		c.disk()
 	}
 	c.schedule()
 	c.halted()
@@ -242,7 +256,7 @@ func (c *checker) each(f func(n Node, st *nodestatus.Status)) {
 func (c *checker) reachable() {
 	var fs []Finding
 	for _, n := range c.snap.Nodes {
-		if !n.Reachable {
+		if !n.Reachable && n.Stopped == nil { // a stopped node is fleet.node.halted's
 			fs = append(fs, Finding{Node: n.Name, Message: "status API " + n.URL + " did not answer: " + n.Error,
 				Fix: "check that the node runs and serves its status API (node run --http), then check again"})
 		}
@@ -448,6 +462,72 @@ func (c *checker) signal() {
 	c.add(Result{ID: CheckSignal, What: "producers signal the new protocol version (or are set to) up to its threshold", Message: strings.Join(msgs, "; "), Findings: fs})
 }
 
+// visor checks that every supervised node has the release staged (the
+// supervisor verifies a release's signature and checksums when it adds it)
+// and that no supervisor refused or rolled back.
+func (c *checker) visor() {
+	want := strings.TrimPrefix(c.doc.Release.Version, "v")
+	var fs []Finding
+	var bare []string
+	c.each(func(n Node, st *nodestatus.Status) {
+		v := st.Visor
+		if v == nil {
+			bare = append(bare, n.Name)
+			return
+		}
+		staged := false
+		for _, r := range v.Releases {
+			if strings.TrimPrefix(r.Version, "v") == want {
+				staged = true
+				if r.GateFailed != "" {
+					fs = append(fs, Finding{Node: n.Name, Message: fmt.Sprintf("release %s failed the supervisor's health gate before: %s", want, r.GateFailed),
+						Fix: "report the failure to the developers before switching again"})
+				}
+			}
+		}
+		if !staged {
+			fs = append(fs, Finding{Node: n.Name, Message: fmt.Sprintf("the supervisor has not staged release %s (it holds %d release(s), current %s)", want, len(v.Releases), v.Current),
+				Fix: fmt.Sprintf("forkgate visor add HOME %s (verified against its checksums and signature)", c.doc.Download.Archive)})
+		}
+		if v.State == "refused" || v.State == "rolled_back" {
+			fs = append(fs, Finding{Node: n.Name, Message: fmt.Sprintf("the supervisor is %s: %s", v.State, v.Detail), Fix: "forkgate visor status HOME, and fix what it names before the upgrade"})
+		}
+	})
+	msg := ""
+	if len(bare) > 0 {
+		msg = "not supervised (install the release by hand before the height): " + strings.Join(bare, ",")
+	}
+	c.add(Result{ID: CheckVisor, What: "every supervised node has the release staged and verified", Message: msg, Findings: fs})
+}
+
+// disk checks, for the nodes whose homes are on this machine, that a
+// checkpoint or backup of the data fits (cosmos-sdk#21617: a node that
+// ran out of disk during an upgrade).
+func (c *checker) disk() {
+	var fs []Finding
+	measured := 0
+	for _, n := range c.snap.Nodes {
+		d := n.Disk
+		if d == nil {
+			continue
+		}
+		measured++
+		margin := c.o.DiskMargin
+		if margin <= 0 {
+			margin = DiskMargin
+		}
+		if need := d.Data + margin; d.Free < need {
+			fs = append(fs, Finding{Node: n.Name, Message: fmt.Sprintf("%d MiB free beside %s, a copy of its data needs %d MiB (data %d MiB + %d MiB margin)",
+				d.Free>>20, n.Home, need>>20, d.Data>>20, margin>>20), Fix: "free space or move the supervisor's backups to another disk before the upgrade"})
+		}
+	}
+	res := Result{ID: CheckDisk, What: "each node has room for a copy of its data (homes on this machine)", Findings: fs}
+	if measured == 0 {
+		res.Result, res.Message = Skipped, "no node home on this machine (give --net DIR)"
+	}
+	c.add(res)
+}
+
 func (c *checker) schedule() {
 	byHash := map[string][]string{}
 	c.each(func(n Node, st *nodestatus.Status) {
@@ -479,7 +559,7 @@ func (c *checker) schedule() {
 func (c *checker) halted() {
 	var fs []Finding
 	for _, nr := range c.r.Nodes {
-		if nr.Reachable && nr.Halt != "" {
+		if nr.Halt != "" {
 			fs = append(fs, Finding{Node: nr.Name, Message: fmt.Sprintf("halted for the upgrade at height %d: %s", nr.Height, nr.Halt),
 				Fix: fmt.Sprintf("install release %s and restart the node on the same home (it resumes at height %d)", c.doc.Release.Version, nr.Height+1)})
 		}
@@ -511,18 +591,34 @@ func nodeReports(snap Snapshot, doc *upgradedoc.Document, a Agreement, lag int64
 	var out []NodeReport
 	for _, n := range snap.Nodes {
 		nr := NodeReport{Name: n.Name, URL: n.URL, Reachable: n.Reachable, Error: n.Error, State: StateUnreachable, Upgrade: UpgradeUnknown}
+		if u := n.Stopped; !n.Reachable && u != nil {
+			// The process exited for the upgrade; its home says where.
+			nr.State, nr.Upgrade, nr.Height, nr.AppVersion = StateHalted, UpgradePending, u.Height-1, u.Binary
+			nr.Behind = top - nr.Height
+			nr.Halt = fmt.Sprintf("stopped before height %d: protocol version %d needs release %q (upgrade-info.json)", u.Height, u.Version, u.Release)
+		}
 		if st := n.Status; n.Reachable {
 			nr.Height, nr.Behind, nr.StateHash = st.Height, top-st.Height, st.StateHash
 			nr.AppVersion, nr.Commit, nr.BinarySHA256 = st.AppVersion, st.Commit, st.BinarySHA256
 			nr.ProtocolVersion, nr.Implemented, nr.ScheduleHash, nr.Halt = st.ProtocolVersion, st.Implemented, st.ScheduleHash, st.Halt
+			if u := st.UpgradeNeeded; nr.Halt == "" && u != nil {
+				nr.Halt = fmt.Sprintf("upgrade needed at height %d: protocol version %d, release %q", u.Height, u.Version, u.Release)
+			}
 			nr.Forks = st.Forks.All
+			nr.Title = st.Title
 			for _, v := range st.Signal.Versions {
-				nr.Signal = append(nr.Signal, Tally{Version: v.Version, State: v.State, Count: v.Tally.Count, Threshold: v.Tally.Threshold, Denominator: v.Tally.Denominator})
+				tl := Tally{Version: v.Version, State: v.State, Count: v.Tally.Count, Threshold: v.Tally.Threshold, Denominator: v.Tally.Denominator}
+				for _, vi := range st.Versions {
+					if vi.Version == v.Version {
+						tl.ActivationHeight = vi.ActivationHeight
+					}
+				}
+				nr.Signal = append(nr.Signal, tl)
 			}
 			switch {
 			case split[n.Name]:
 				nr.State = StateSplit
-			case st.Halt != "":
+			case nr.Halt != "":
 				nr.State = StateHalted
 			case nr.Behind > lag:
 				nr.State = StateLagging
@@ -537,7 +633,7 @@ func nodeReports(snap Snapshot, doc *upgradedoc.Document, a Agreement, lag int64
 				nr.Upgrade = UpgradeWrongBinary
 			case v == strings.TrimPrefix(doc.Release.Version, "v"):
 				nr.Upgrade = UpgradeUpgraded
-			case prev != "" && v == prev, st.Halt != "":
+			case prev != "" && v == prev, nr.Halt != "":
 				nr.Upgrade = UpgradePending
 			default:
 				nr.Upgrade = UpgradeOther

@@ -14,8 +14,11 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -78,6 +81,50 @@ type Node struct {
 	Reachable bool               `json:"reachable"`
 	Error     string             `json:"error,omitempty"`
 	Status    *nodestatus.Status `json:"status,omitempty"`
+	// Stopped is the home's upgrade-info.json when the status API did not
+	// answer: the node exited for an upgrade (exit code 3).
+	Stopped *nodestatus.UpgradeInfo `json:"stopped,omitempty"`
+	// Disk is the home's data size and the free space beside it (homes on
+	// this machine only).
+	Disk *Disk `json:"disk,omitempty"`
+}
+
+// Disk is a home's space.
+type Disk struct {
+	Data int64 `json:"data_bytes"`
+	Free int64 `json:"free_bytes"`
+}
+
+// diskOf measures HOME/data and the free space of its filesystem.
+func diskOf(home string) *Disk {
+	data := filepath.Join(home, "data")
+	free, ok := freeBytes(data)
+	if !ok {
+		return nil
+	}
+	var size int64
+	filepath.WalkDir(data, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	return &Disk{Data: size, Free: free}
+}
+
+// readStopped reads HOME/data/upgrade-info.json (nil when absent or bad).
+func readStopped(home string) *nodestatus.UpgradeInfo {
+	b, err := os.ReadFile(filepath.Join(home, "data", "upgrade-info.json"))
+	if err != nil || len(b) > nodestatus.MaxBody {
+		return nil
+	}
+	var info nodestatus.UpgradeInfo
+	if json.Unmarshal(b, &info) != nil || info.Format != nodestatus.UpgradeInfoFormat || info.Height < 1 {
+		return nil
+	}
+	return &info
 }
 
 // Snapshot is the fleet at one moment.
@@ -110,9 +157,19 @@ func CollectWith(ctx context.Context, targets []Target, timeout time.Duration, f
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			n := Node{Target: t}
-			st, err := fetch(ctx, t.URL, timeout)
+			var st *nodestatus.Status
+			err := fmt.Errorf("no status API address: is the node running?")
+			if t.URL != "" {
+				st, err = fetch(ctx, t.URL, timeout)
+			}
+			if t.Home != "" {
+				n.Disk = diskOf(t.Home)
+			}
 			if err != nil {
 				n.Error = err.Error()
+				if t.Home != "" {
+					n.Stopped = readStopped(t.Home)
+				}
 			} else {
 				n.Reachable, n.Status = true, st
 			}

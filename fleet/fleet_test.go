@@ -3,6 +3,8 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +27,7 @@ type fake struct {
 	halt    string
 	down    bool
 	forks   []nodestatus.ForkInfo
+	visor   *nodestatus.Visor
 }
 
 func (f fake) hash(h int64) string {
@@ -42,7 +45,7 @@ func (f fake) start(t *testing.T) Target {
 	}
 	st := &nodestatus.Status{Format: nodestatus.StatusFormat, ChainID: "c", Title: "main", Height: f.height, StateHash: f.hash(f.height),
 		AppVersion: f.version, BinarySHA256: f.sha, ScheduleHash: f.sched, Halt: f.halt, Implemented: 2, ProtocolVersion: 1,
-		Forks: nodestatus.ForksStatus{All: f.forks}}
+		Forks: nodestatus.ForksStatus{All: f.forks}, Visor: f.visor}
 	srv, err := nodestatus.ServeWith("127.0.0.1:0", func() (*nodestatus.Status, error) { return st, nil }, nodestatus.Options{
 		Hashes: func(from, to int64) ([]nodestatus.HeightHash, error) {
 			var out []nodestatus.HeightHash
@@ -122,6 +125,15 @@ func TestCheck(t *testing.T) {
 		{name: "pre: the release's version from another build", phase: "pre",
 			nodes: []fake{preNode("n0", 20), with(preNode("n1", 20), func(f *fake) { f.version, f.sha = "0.2.0", "evil" })},
 			want:  []string{"fleet.node.release node n1: reports release 0.2.0 with binary sha256 evil"}},
+		{name: "pre: the supervisor staged the release", phase: "pre",
+			nodes: []fake{preNode("n0", 20), with(preNode("n1", 20), func(f *fake) {
+				f.visor = &nodestatus.Visor{Format: 1, Current: "0.1.0", State: "running", Releases: []nodestatus.VisorRelease{{Version: "0.1.0"}, {Version: "0.2.0"}}}
+			})}},
+		{name: "pre: the supervisor lacks the release", phase: "pre",
+			nodes: []fake{preNode("n0", 20), with(preNode("n1", 20), func(f *fake) {
+				f.visor = &nodestatus.Visor{Format: 1, Current: "0.1.0", State: "refused", Detail: "no release implements version 2", Releases: []nodestatus.VisorRelease{{Version: "0.1.0"}}}
+			})},
+			want: []string{"fleet.visor.staged node n1: the supervisor has not staged release 0.2.0", "fleet.visor.staged node n1: the supervisor is refused: no release implements version 2"}},
 		{name: "pre: unreachable", phase: "pre",
 			nodes:  []fake{preNode("n0", 20), with(preNode("n1", 20), func(f *fake) { f.down = true })},
 			want:   []string{"fleet.nodes.reachable node n1: status API"},
@@ -250,6 +262,67 @@ func TestParseTargets(t *testing.T) {
 	for _, bad := range []string{"", " , ", "a=ftp://x", "a=1.2.3.4:5,a=1.2.3.4:6", "a=http://"} {
 		if _, err := ParseTargets(bad); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// TestStoppedNodeFromItsHome: a node whose process exited for the upgrade
+// (no status API) is halted, not unreachable, at the height its home's
+// upgrade-info.json names.
+func TestStoppedNodeFromItsHome(t *testing.T) {
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, "data"), 0o755)
+	os.WriteFile(filepath.Join(home, "data", "upgrade-info.json"), []byte(`{"format":1,"version":2,"height":40,"release":"0.2.0","implemented":1,"binary_version":"0.1.0"}`), 0o644)
+	stopped := preNode("n3", 0)
+	stopped.down = true
+	tg := stopped.start(t)
+	tg.Home = home
+	targets := []Target{postNode("n0", 50).start(t), postNode("n1", 50).start(t), postNode("n2", 50).start(t), tg}
+	rep, err := Check(context.Background(), Collect(context.Background(), targets, time.Second), testDoc(), "DOC.json", "post", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n3 := rep.Nodes[3]
+	if n3.State != StateHalted || n3.Height != 39 || n3.Upgrade != UpgradePending {
+		t.Fatalf("n3: %+v", n3)
+	}
+	var lines []string
+	for _, f := range rep.Findings() {
+		lines = append(lines, f.Line())
+	}
+	all := strings.Join(lines, "\n")
+	if !strings.Contains(all, "fleet.node.halted node n3: halted for the upgrade at height 39: stopped before height 40") || strings.Contains(all, "fleet.nodes.reachable") {
+		t.Fatalf("findings:\n%s", all)
+	}
+}
+
+// TestDiskCheck measures a home's data and the free space beside it.
+func TestDiskCheck(t *testing.T) {
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, "data"), 0o755)
+	os.WriteFile(filepath.Join(home, "data", "blocks"), make([]byte, 1<<20), 0o644)
+	tg := preNode("n0", 20).start(t)
+	tg.Home = home
+	snap := Collect(context.Background(), []Target{tg}, time.Second)
+	if d := snap.Nodes[0].Disk; d == nil || d.Data != 1<<20 || d.Free <= 0 {
+		t.Fatalf("disk %+v", d)
+	}
+	for _, tc := range []struct {
+		margin int64
+		fail   bool
+	}{{1 << 20, false}, {1 << 62, true}} {
+		rep, err := Check(context.Background(), snap, testDoc(), "DOC.json", "pre", Options{DiskMargin: tc.margin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res Result
+		for _, r := range rep.Results {
+			if r.ID == CheckDisk {
+				res = r
+			}
+		}
+		if (res.Result == Fail) != tc.fail || (tc.fail && !strings.Contains(res.Findings[0].Message, "a copy of its data needs")) {
+			t.Errorf("margin %d: %+v", tc.margin, res)
 		}
 	}
 }

@@ -37,7 +37,7 @@ func Lint(f *File, opts LintOptions) schedule.Findings {
 	for _, it := range f.Items {
 		if len(it.Entry.Above) == 0 {
 			fs = append(fs, schedule.Finding{Severity: schedule.SevError, Rule: schedule.RuleForkNote,
-				Origin: origin(file, it.Entry.Pos), Fork: it.Key(),
+				Origin: origin(it.File, it.Entry.Pos), Fork: it.Key(),
 				Message: fmt.Sprintf("fork %s has no comment directly above it; add a note saying what problem it solves and how to configure it", it.Key())})
 		}
 	}
@@ -52,7 +52,7 @@ func Lint(f *File, opts LintOptions) schedule.Findings {
 				continue
 			}
 			fs = append(fs, schedule.Finding{Severity: schedule.SevError, Rule: schedule.RuleRecordEntry,
-				Origin: origin(file, it.Entry.Pos), Fork: it.Key(),
+				Origin: origin(it.File, it.Entry.Pos), Fork: it.Key(),
 				Message: fmt.Sprintf("fork %s was added since %s but no change-record entry names it; add \"# YYYY-MM-DD add %s under %s: why\" to the record at the top", it.Key(), opts.Base.Doc.File, it.Name, it.Section())})
 		}
 	}
@@ -72,7 +72,7 @@ func Lint(f *File, opts LintOptions) schedule.Findings {
 			hasParent = true
 			if !IsParaTitle(f.Title) {
 				fs = append(fs, schedule.Finding{Severity: schedule.SevWarning, Rule: schedule.RuleParaTitle,
-					Origin: origin(file, it.Entry.Pos), Fork: it.Key(),
+					Origin: origin(it.File, it.Entry.Pos), Fork: it.Key(),
 					Message: fmt.Sprintf("fork %s follows a parent chain's height, but title %q is not a parallel chain (user.p.<name>.)", it.Key(), f.Title)})
 			}
 		}

@@ -42,6 +42,11 @@ type File struct {
 	Format  int    `json:"format"`
 	ChainID string `json:"chain_id"`
 	Power   int64  `json:"power"`
+	// Seed and MaintenanceInterval are the node init settings (with the
+	// node defaults for accounts and genesis time): `net record` writes them
+	// as a library chain's [library] table.
+	Seed                string `json:"seed"`
+	MaintenanceInterval int64  `json:"maintenance_interval"`
 	// MaxLifetime bounds how long a network started by Up runs (Go duration).
 	MaxLifetime string     `json:"max_lifetime"`
 	Nodes       []NodeSpec `json:"nodes"`
@@ -151,7 +156,14 @@ func Init(dir string, opts Options) (*File, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		return nil, err
 	}
-	f := &File{Format: FileFormat, ChainID: opts.ChainID, Power: opts.Power, MaxLifetime: opts.MaxLifetime.String()}
+	if opts.Seed == "" {
+		opts.Seed = node.DefaultSeed
+	}
+	if opts.MaintenanceInterval == 0 {
+		opts.MaintenanceInterval = 10
+	}
+	f := &File{Format: FileFormat, ChainID: opts.ChainID, Power: opts.Power, MaxLifetime: opts.MaxLifetime.String(),
+		Seed: opts.Seed, MaintenanceInterval: opts.MaintenanceInterval}
 	for i := 0; i < opts.Validators; i++ {
 		bin := opts.Binaries[0]
 		if len(opts.Binaries) > 1 {
@@ -254,7 +266,7 @@ func cometTable(opts Options) string {
 	var b strings.Builder
 	b.WriteString(cometMarker + "\n")
 	b.WriteString("# Written by forkgate net: `net up` sets p2p and peers (through its relay) at each start.\n")
-	fmt.Fprintf(&b, "p2p = \"127.0.0.1:0\"\npeers = \"\"\npower = %d\n", opts.Power)
+	fmt.Fprintf(&b, "p2p = \"127.0.0.1:0\"\nrpc = \"\"\npeers = \"\"\npower = %d\n", opts.Power)
 	if opts.TimeoutPropose > 0 {
 		fmt.Fprintf(&b, "timeout_propose = %q\n", opts.TimeoutPropose.String())
 	}
@@ -266,8 +278,9 @@ func cometTable(opts Options) string {
 
 const cometMarker = "[node.cometbft]"
 
-// setCometAddrs rewrites p2p and peers of a home's [node.cometbft] table.
-func setCometAddrs(home, p2pAddr, peers string) error {
+// setCometAddrs rewrites p2p, rpc and peers of a home's [node.cometbft]
+// table.
+func setCometAddrs(home, p2pAddr, rpcAddr, peers string) error {
 	path := filepath.Join(home, "config.toml")
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -288,13 +301,16 @@ func setCometAddrs(home, p2pAddr, peers string) error {
 		case "p2p":
 			lines[i] = fmt.Sprintf("p2p = %q\n", p2pAddr)
 			done++
+		case "rpc":
+			lines[i] = fmt.Sprintf("rpc = %q\n", rpcAddr)
+			done++
 		case "peers":
 			lines[i] = fmt.Sprintf("peers = %q\n", peers)
 			done++
 		}
 	}
-	if done != 2 {
-		return fmt.Errorf("%s: no %s table with p2p and peers lines (written by forkgate net init)", path, cometMarker)
+	if done != 3 {
+		return fmt.Errorf("%s: no %s table with p2p, rpc and peers lines (written by forkgate net init)", path, cometMarker)
 	}
 	return atomicfile.Write(path, []byte(strings.Join(lines, "")), 0o644)
 }

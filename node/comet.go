@@ -46,6 +46,10 @@ type CometOptions struct {
 	// sync does not (exit 2), so only an exit here gives one outcome on
 	// every path. If it returns, RunCometBFT returns the error.
 	OnUpgradeNeeded func(*UpgradeNeededError)
+	// App, if set, replaces the chain's App on the same node setup (keys,
+	// genesis validators, config): the benchmarks run CometBFT's kvstore
+	// example this way.
+	App abci.Application
 }
 
 // CometHome is where a home keeps CometBFT's files.
@@ -102,7 +106,11 @@ func (n *Node) RunCometBFT(ctx context.Context, o CometOptions) error {
 	n.mu.Lock()
 	n.capSignal = true
 	n.mu.Unlock()
-	cn, err := cmtnode.NewNode(cfg, pv, nodeKey, proxy.NewLocalClientCreator(app),
+	var client abci.Application = app
+	if o.App != nil {
+		client = o.App
+	}
+	cn, err := cmtnode.NewNode(cfg, pv, nodeKey, proxy.NewLocalClientCreator(client),
 		func() (*cmttypes.GenesisDoc, error) { return gen, nil },
 		cmtcfg.DefaultDBProvider, cmtnode.DefaultMetricsProvider(cfg.Instrumentation), logger)
 	if err != nil {

@@ -293,3 +293,7 @@ func nodeNames(set []chain.Address, names map[chain.Address]string) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// SetNodeKeys replaces values of config.toml's [node] table (key -> TOML
+// value) in cfg; every key must have a line there.
+func SetNodeKeys(cfg []byte, kv map[string]string) ([]byte, error) { return setNodeKeys(cfg, kv) }

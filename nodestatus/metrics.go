@@ -25,6 +25,8 @@ var (
 	descForkHeight  = prometheus.NewDesc("forkgate_node_fork_height", "Height from which the fork is active (-1 unknown).", []string{"fork"}, nil)
 	descPending     = prometheus.NewDesc("forkgate_node_pending_upgrade_height", "Height of the next known fork activation (-1 none).", nil, nil)
 	descHalted      = prometheus.NewDesc("forkgate_node_halted", "1 when the node stopped for an upgrade it cannot execute.", nil, nil)
+	descVisorState  = prometheus.NewDesc("forkgate_node_visor_state", "1 for the supervisor's state (running, switching, gate, stopped, rolled_back, refused); absent without a supervisor.", []string{"state", "current"}, nil)
+	descVisorRels   = prometheus.NewDesc("forkgate_node_visor_releases", "Releases the supervisor holds, verified.", nil, nil)
 )
 
 // collector computes the node metrics from a Source at each scrape.
@@ -32,7 +34,7 @@ type collector struct{ src Source }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUp, descInfo, descHeight, descStore, descProtocol, descImplemented,
-		descSignalled, descTally, descThreshold, descState, descForkActive, descForkHeight, descPending, descHalted} {
+		descSignalled, descTally, descThreshold, descState, descForkActive, descForkHeight, descPending, descHalted, descVisorState, descVisorRels} {
 		ch <- d
 	}
 }
@@ -75,10 +77,14 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descPending, pending)
 	halted := 0.0
-	if st.Halt != "" {
+	if st.Halt != "" || st.UpgradeNeeded != nil {
 		halted = 1
 	}
 	gauge(descHalted, halted)
+	if v := st.Visor; v != nil {
+		gauge(descVisorState, 1, v.State, v.Current)
+		gauge(descVisorRels, float64(len(v.Releases)))
+	}
 }
 
 // NewRegistry is a registry of its own (never the global one, which

@@ -104,6 +104,7 @@ func TestMetricsFollowTheStatus(t *testing.T) {
 	st.Forks.All[1].Active = true
 	st.Signal.Versions[0].Tally.Count, st.Signal.Versions[0].State = 3, "active"
 	st.Halt = "protocol version 3 is active"
+	st.Visor = &Visor{Format: 1, Current: "0.2.0", State: "switching", Releases: []VisorRelease{{Version: "0.1.0"}, {Version: "0.2.0"}}}
 	fams = scrape(t, srv.Addr())
 	for name, want := range map[string]float64{"forkgate_node_height": 41, "forkgate_node_protocol_version": 2,
 		"forkgate_node_pending_upgrade_height": -1, "forkgate_node_halted": 1} {
@@ -116,6 +117,12 @@ func TestMetricsFollowTheStatus(t *testing.T) {
 	}
 	if got := value(t, fams, "forkgate_node_version_state", "version=2", "state=active"); got != 1 {
 		t.Errorf("after: state active %v", got)
+	}
+	if got := value(t, fams, "forkgate_node_visor_state", "state=switching", "current=0.2.0"); got != 1 {
+		t.Errorf("after: visor state %v", got)
+	}
+	if got := value(t, fams, "forkgate_node_visor_releases"); got != 2 {
+		t.Errorf("after: visor releases %v", got)
 	}
 }
 

@@ -71,4 +71,5 @@ const (
 	RuleVersionDecl     = "version-decl"
 	RuleUnknownParamFor = "param-fork"
 	RuleUnknownParam    = "unknown-param"
+	RuleDialect         = "dialect"
 )
