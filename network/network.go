@@ -17,6 +17,7 @@
 package network
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,9 +26,12 @@ import (
 	"strings"
 	"time"
 
+	"aead.dev/minisign"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/forkgate/forkgate/atomicfile"
 	"github.com/forkgate/forkgate/node"
+	"github.com/forkgate/forkgate/release"
+	"github.com/forkgate/forkgate/visor"
 )
 
 // FileFormat is the version of network.json.
@@ -93,6 +97,26 @@ type Options struct {
 	// TimeoutPropose and TimeoutCommit override the engine's loopback
 	// defaults (300ms, 100ms).
 	TimeoutPropose, TimeoutCommit time.Duration
+	// Visor runs every node under the supervisor (forkgate visor run).
+	Visor *VisorOptions
+}
+
+// VisorOptions run a network's nodes under forkgate visor: each home gets
+// HOME/visor with its initial release current and the others stored, and
+// the node's command becomes `Binary visor run HOME Args... -- node run
+// HOME ...`, so the supervisor switches releases at the activation height.
+type VisorOptions struct {
+	// Initial is the release (directory, archive or store URL) each node
+	// starts on: one for all, or one per validator.
+	Initial []string
+	// Releases are added to every node's supervisor.
+	Releases []string
+	// Binary is the forkgate that supervises (default: this executable);
+	// Args go to `visor run` (e.g. --gate-timeout 1m).
+	Binary string
+	Args   []string
+	// PubKey is the trusted release key (a .pub file or RW... string).
+	PubKey string
 }
 
 // FileName is the network file in DIR.
@@ -179,9 +203,65 @@ func Init(dir string, opts Options) (*File, error) {
 			return nil, err
 		}
 		spec.NodeID = string(nk.ID())
+		if opts.Visor != nil {
+			if err := initVisor(&spec, home, i, opts); err != nil {
+				return nil, fmt.Errorf("%s: %w", home, err)
+			}
+		}
 		f.Nodes = append(f.Nodes, spec)
 	}
 	return f, f.Save(dir)
+}
+
+// initVisor sets up HOME/visor and makes the supervisor the node's command.
+func initVisor(spec *NodeSpec, home string, i int, opts Options) error {
+	v := opts.Visor
+	if len(v.Initial) != 1 && len(v.Initial) != opts.Validators {
+		return fmt.Errorf("%d initial releases for %d validators: give one for all, or one per validator", len(v.Initial), opts.Validators)
+	}
+	initial := v.Initial[0]
+	if len(v.Initial) > 1 {
+		initial = v.Initial[i]
+	}
+	var key *minisign.PublicKey
+	if v.PubKey != "" {
+		k, err := release.ParsePublicKey(v.PubKey)
+		if err != nil {
+			return err
+		}
+		key = &k
+	}
+	ctx := context.Background()
+	if _, err := visor.Init(ctx, home, initial, key); err != nil {
+		return err
+	}
+	for _, r := range v.Releases {
+		if r == initial {
+			continue
+		}
+		if _, err := visor.Add(ctx, home, r); err != nil {
+			return err
+		}
+	}
+	bin := v.Binary
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		bin = exe
+	}
+	abs, err := checkBinary(bin)
+	if err != nil {
+		return err
+	}
+	absHome, err := filepath.Abs(home)
+	if err != nil {
+		return err
+	}
+	spec.Binary = abs
+	spec.Args = append(append([]string{"visor", "run", absHome}, v.Args...), "--")
+	return nil
 }
 
 // cometTable is the [node.cometbft] table Init writes; Up fills in the

@@ -48,6 +48,8 @@ started them, with net down, or after the network's maximum lifetime.`,
 func newNetInitCmd() *cobra.Command {
 	var o network.Options
 	var lifetime time.Duration
+	var visorInitial, visorReleases, visorArgs []string
+	var visorKey string
 	cmd := &cobra.Command{
 		Use:   "init DIR",
 		Short: "Write a network: N validator homes (equal power, loopback) and DIR/network.json",
@@ -60,6 +62,11 @@ func newNetInitCmd() *cobra.Command {
 				return err
 			}
 			o.MaxLifetime = lifetime
+			if len(visorInitial) > 0 {
+				o.Visor = &network.VisorOptions{Initial: visorInitial, Releases: visorReleases, Args: visorArgs, PubKey: visorKey}
+			} else if len(visorReleases) > 0 || len(visorArgs) > 0 || visorKey != "" {
+				return usageErr("--visor, --visor-arg and --visor-pubkey need --visor-initial (the release each node starts on)")
+			}
 			f, err := network.Init(args[0], o)
 			if err != nil {
 				return usageErr("%v", err)
@@ -83,6 +90,10 @@ func newNetInitCmd() *cobra.Command {
 	f.IntVar(&o.TxsPerBlock, "txs-per-block", 0, "workload transactions each proposer adds (default 16; -1 none)")
 	f.Uint32Var(&o.SignalVersion, "signal-version", 0, "protocol version every validator signals, capped at what its binary implements (default: the config's)")
 	f.DurationVar(&lifetime, "max-lifetime", 30*time.Minute, "the network stops itself after this long")
+	f.StringSliceVar(&visorInitial, "visor-initial", nil, "run every node under forkgate visor, starting on this release (once for all, or once per validator); see docs/visor.md")
+	f.StringSliceVar(&visorReleases, "visor", nil, "a release every node's supervisor stores for a later switch (repeatable)")
+	f.StringSliceVar(&visorArgs, "visor-arg", nil, "an argument of visor run (repeatable), e.g. --visor-arg=--gate-replay=false")
+	f.StringVar(&visorKey, "visor-pubkey", "", "trusted release key of the supervisors")
 	return cmd
 }
 
