@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/forkgate
 
-.PHONY: build test demo release-demo tour verify bench fuzz fuzz-short browser
+.PHONY: build build-old test demo release-demo tour verify bench fuzz fuzz-short rehearse browser
 
 # The commit is stamped at link time (GOFLAGS may turn VCS stamping off).
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
@@ -10,6 +10,20 @@ LDFLAGS ?= -X github.com/forkgate/forkgate/buildinfo.commit=$(COMMIT)
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/forkgate
+
+# build-old builds the "old release" of rehearsals: this tree capped at
+# protocol version 1 (buildinfo.implemented), as release v0.1.0 was.
+OLD_BIN := bin/forkgate-old
+build-old:
+	$(GO) build -ldflags "$(LDFLAGS) -X github.com/forkgate/forkgate/buildinfo.Version=0.1.0 -X github.com/forkgate/forkgate/buildinfo.implemented=1" -o $(OLD_BIN) ./cmd/forkgate
+
+# rehearse runs the rolling upgrade on a 4-validator CometBFT network with
+# the two builds and writes its report (docs/node.md, "Rehearsal").
+REHEARSE_DIR ?= out/rehearse
+rehearse: build build-old
+	rm -rf $(REHEARSE_DIR)
+	mkdir -p $(dir $(REHEARSE_DIR))
+	$(BIN) net rehearse --old $(OLD_BIN) --new $(BIN) --dir $(REHEARSE_DIR) --markdown $(REHEARSE_DIR).md
 
 # test is what CI runs (.ci/run). Fuzz tests run on their seed corpus here;
 # `make fuzz` runs them for longer.

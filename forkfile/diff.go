@@ -28,11 +28,11 @@ func Diff(old, new *File) []Change {
 		b, inNew := ni[k]
 		switch {
 		case !inOld:
-			out = append(out, Change{Kind: "added", What: "fork", Name: k, New: FormatActivation(b.Activation, b.Domain), Note: joinNote(b.Entry.Above), Origin: origin(new.Doc.File, b.Entry.Pos)})
+			out = append(out, Change{Kind: "added", What: "fork", Name: k, New: FormatActivation(b.Activation, b.Domain), Note: joinNote(b.Entry.Above), Origin: origin(b.File, b.Entry.Pos)})
 		case !inNew:
-			out = append(out, Change{Kind: "removed", What: "fork", Name: k, Old: FormatActivation(a.Activation, a.Domain), Origin: origin(old.Doc.File, a.Entry.Pos)})
+			out = append(out, Change{Kind: "removed", What: "fork", Name: k, Old: FormatActivation(a.Activation, a.Domain), Origin: origin(a.File, a.Entry.Pos)})
 		case a.Activation != b.Activation || a.Domain != b.Domain:
-			out = append(out, Change{Kind: "changed", What: "fork", Name: k, Old: FormatActivation(a.Activation, a.Domain), New: FormatActivation(b.Activation, b.Domain), Note: joinNote(b.Entry.Above), Origin: origin(new.Doc.File, b.Entry.Pos)})
+			out = append(out, Change{Kind: "changed", What: "fork", Name: k, Old: FormatActivation(a.Activation, a.Domain), New: FormatActivation(b.Activation, b.Domain), Note: joinNote(b.Entry.Above), Origin: origin(b.File, b.Entry.Pos)})
 		}
 	}
 	op, np := paramMap(old), paramMap(new)

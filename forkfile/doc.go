@@ -8,9 +8,9 @@
 package forkfile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -62,6 +62,7 @@ type Entry struct {
 	AbovePos  Pos      // position of the first of them
 	Trailer   string   // comment after the value on the same line
 	LineStart int      // byte offset of the start of the key's line
+	keyOff    int      // byte offset of the key
 }
 
 // Table is a [table] or [[array]] header.
@@ -89,12 +90,14 @@ type Doc struct {
 	// Lead holds the comment lines before the first table or key: the place
 	// of the change record the Chain33 upgrade regulation asks for.
 	Lead []Comment
+
+	lines lineIndex // offset <-> line and column, built once
 }
 
 // Parse reads a TOML document. Syntax errors, duplicate keys and other
 // semantic errors come back as a *PosError.
 func Parse(file string, src []byte) (*Doc, error) {
-	d := &Doc{File: file, Src: src}
+	d := &Doc{File: file, Src: src, lines: newLineIndex(src)}
 	p := &unstable.Parser{KeepComments: true}
 	p.Reset(src)
 
@@ -104,6 +107,7 @@ func Parse(file string, src []byte) (*Doc, error) {
 	sawItem := false
 	seen := map[string]Pos{}
 	tables := map[string]Pos{}
+	tr := newTracker()
 
 	for p.NextExpression() {
 		n := p.Expression()
@@ -117,9 +121,12 @@ func Parse(file string, src []byte) (*Doc, error) {
 			pending = append(pending, c)
 		case unstable.Table, unstable.ArrayTable:
 			sawItem = true
-			key, kpos := keyOf(p, n.Key(), d.pos)
+			key, kpos, _, _ := keyOf(p, n.Key(), d.pos)
 			above := attach(pending, kpos.Line)
 			pending = nil
+			if err := tr.header(key, n.Kind == unstable.ArrayTable); err != nil {
+				return nil, &PosError{File: file, Pos: kpos, Msg: err.Error()}
+			}
 			full := strings.Join(key, "\x00")
 			if n.Kind == unstable.ArrayTable {
 				i := arrayIndex[full]
@@ -148,17 +155,14 @@ func Parse(file string, src []byte) (*Doc, error) {
 			if prev, dup := seen[full]; dup {
 				return nil, &PosError{File: file, Pos: e.Pos, Msg: fmt.Sprintf("key %s is set twice (first at line %d); keep one", strings.Join(e.Key, "."), prev.Line)}
 			}
+			if err := tr.value(table, e.Key); err != nil {
+				return nil, &PosError{File: file, Pos: e.Pos, Msg: err.Error()}
+			}
 			seen[full] = e.Pos
 			d.Entries = append(d.Entries, e)
 		}
 	}
 	if err := p.Error(); err != nil {
-		return nil, d.posError(err)
-	}
-	// The parser checks syntax only; decoding catches the remaining semantic
-	// errors (a key redefined as a table, and so on) with their position.
-	var sink map[string]any
-	if err := toml.Unmarshal(src, &sink); err != nil {
 		return nil, d.posError(err)
 	}
 	return d, nil
@@ -193,89 +197,101 @@ func (d *Doc) comment(p *unstable.Parser, n *unstable.Node) Comment {
 }
 
 func (d *Doc) entry(p *unstable.Parser, n *unstable.Node, table []string) (Entry, error) {
-	key, kpos := keyOf(p, n.Key(), d.pos)
+	key, kpos, koff, kend := keyOf(p, n.Key(), d.pos)
 	full := append(append([]string(nil), table...), key...)
-	v, err := d.value(p, n.Value())
+	v, err := d.value(p, n.Value(), d.valueStart(kend))
 	if err != nil {
 		return Entry{}, err
 	}
-	if v.Pos.Line == 0 {
-		// Empty containers have no members to take a position from: use
-		// the opening bracket after the key.
-		off := d.offset(kpos)
-		if i := bytes.IndexAny(d.Src[off:], "{["); i >= 0 {
-			off += i
-		}
-		v.Start, v.End, v.Pos = off, off+1, d.pos(off)
-		v.Raw = string(d.Src[v.Start:v.End])
-	}
-	e := Entry{Key: full, Pos: kpos, Value: v}
+	e := Entry{Key: full, Pos: kpos, Value: v, keyOff: koff}
 	if c := n.Next(); c != nil && c.Kind == unstable.Comment {
 		e.Trailer = string(c.Data)
 	}
-	e.LineStart = bytes.LastIndexByte(d.Src[:d.offset(kpos)], '\n') + 1
+	e.LineStart = d.LineStart(kpos.Line)
 	return e, nil
 }
 
-func (d *Doc) offset(p Pos) int {
-	line, off := 1, 0
-	for line < p.Line {
-		i := bytes.IndexByte(d.Src[off:], '\n')
-		if i < 0 {
-			break
-		}
-		off += i + 1
-		line++
+// valueStart is the offset of the value after a key ending at keyEnd: past
+// the blanks, the '=' and the blanks after it.
+func (d *Doc) valueStart(keyEnd int) int {
+	i := skipBlanks(d.Src, keyEnd)
+	if i < len(d.Src) && d.Src[i] == '=' {
+		i++
 	}
-	return off + p.Col - 1
+	return skipBlanks(d.Src, i)
 }
 
-func (d *Doc) value(p *unstable.Parser, n *unstable.Node) (Value, error) {
+func skipBlanks(src []byte, i int) int {
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// skipFiller skips what may sit between the elements of an array or an
+// inline table: blanks, newlines, commas and comments.
+func skipFiller(src []byte, i int) int {
+	for i < len(src) {
+		switch src[i] {
+		case ' ', '\t', '\r', '\n', ',':
+			i++
+		case '#':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// value reads a value that starts at byte offset from. The parser gives
+// containers no range, so arrays and inline tables are measured by walking
+// from their opening bracket over their members to the closing one; their
+// Raw is then the exact source text, comments and line breaks included.
+func (d *Doc) value(p *unstable.Parser, n *unstable.Node, from int) (Value, error) {
 	v := Value{Kind: n.Kind}
 	switch n.Kind {
-	case unstable.InlineTable:
-		start, end := -1, -1
+	case unstable.InlineTable, unstable.Array:
+		closer := byte(']')
+		if n.Kind == unstable.InlineTable {
+			closer = '}'
+		}
+		if from >= len(d.Src) {
+			return v, &PosError{File: d.File, Pos: d.pos(from), Msg: "value expected"}
+		}
+		v.Start, v.Pos = from, d.pos(from)
+		cur := from + 1
 		it := n.Children()
 		for it.Next() {
-			kv := it.Node()
-			e, err := d.entry(p, kv, nil)
+			c := it.Node()
+			if c.Kind == unstable.Comment {
+				continue // comments inside arrays; skipFiller steps over them
+			}
+			cur = skipFiller(d.Src, cur)
+			if n.Kind == unstable.InlineTable {
+				e, err := d.entry(p, c, nil)
+				if err != nil {
+					return v, err
+				}
+				v.Inline = append(v.Inline, e)
+				cur = e.Value.End
+				continue
+			}
+			item, err := d.value(p, c, cur)
 			if err != nil {
 				return v, err
 			}
-			v.Inline = append(v.Inline, e)
-			if start < 0 {
-				start = d.offset(e.Pos)
-			}
-			end = e.Value.End
+			v.Items = append(v.Items, item)
+			cur = item.End
 		}
-		// The parser gives containers no range; recover it from the
-		// braces around the members.
-		if start < 0 {
-			return v, nil
+		cur = skipFiller(d.Src, cur)
+		if cur >= len(d.Src) || d.Src[cur] != closer {
+			return v, &PosError{File: d.File, Pos: d.pos(cur), Msg: fmt.Sprintf("expected %q to close the %s opened at line %d", closer, strings.ToLower(n.Kind.String()), v.Pos.Line)}
 		}
-		open := bytes.LastIndexByte(d.Src[:start], '{')
-		closeAt := bytes.IndexByte(d.Src[end:], '}')
-		if open >= 0 && closeAt >= 0 {
-			v.Start, v.End = open, end+closeAt+1
-			v.Raw = string(d.Src[v.Start:v.End])
-			v.Pos = d.pos(v.Start)
-		}
-		return v, nil
-	case unstable.Array:
-		it := n.Children()
-		first := true
-		for it.Next() {
-			c, err := d.value(p, it.Node())
-			if err != nil {
-				return v, err
-			}
-			if first {
-				v.Pos, v.Start = c.Pos, c.Start
-				first = false
-			}
-			v.End = c.End
-			v.Items = append(v.Items, c)
-		}
+		v.End = cur + 1
+		v.Raw = string(d.Src[v.Start:v.End])
 		return v, nil
 	}
 	v.Start = int(n.Raw.Offset)
@@ -286,28 +302,96 @@ func (d *Doc) value(p *unstable.Parser, n *unstable.Node) (Value, error) {
 	return v, nil
 }
 
-func keyOf(p *unstable.Parser, it unstable.Iterator, pos func(int) Pos) ([]string, Pos) {
+// keyOf returns a key's parts, its position, and the byte offsets where it
+// starts and ends (quotes included).
+func keyOf(p *unstable.Parser, it unstable.Iterator, pos func(int) Pos) ([]string, Pos, int, int) {
 	var key []string
 	var kp Pos
+	off, end := 0, 0
 	for it.Next() {
 		k := it.Node()
 		if len(key) == 0 {
-			kp = pos(int(k.Raw.Offset))
+			off = int(k.Raw.Offset)
+			kp = pos(off)
 		}
+		end = int(k.Raw.Offset + k.Raw.Length)
 		key = append(key, string(k.Data))
 	}
-	return key, kp
+	return key, kp, off, end
 }
 
 // pos converts a byte offset to a line and a column counted in characters, so
 // that Chinese comments do not push columns off.
 func (d *Doc) pos(off int) Pos {
-	if off > len(d.Src) {
-		off = len(d.Src)
+	if d.lines.starts == nil {
+		d.lines = newLineIndex(d.Src)
 	}
-	line := 1 + bytes.Count(d.Src[:off], []byte{'\n'})
-	ls := bytes.LastIndexByte(d.Src[:off], '\n') + 1
-	col := 1 + len([]rune(string(d.Src[ls:off])))
+	return d.lines.pos(d.Src, off)
+}
+
+// LineStart is the byte offset where a 1-based line starts (the end of the
+// source for a line past the last).
+func (d *Doc) LineStart(line int) int {
+	if d.lines.starts == nil {
+		d.lines = newLineIndex(d.Src)
+	}
+	if line < 1 {
+		return 0
+	}
+	if line > len(d.lines.starts) {
+		return len(d.Src)
+	}
+	return d.lines.starts[line-1]
+}
+
+// lineIndex answers offset -> line:column in O(log n) so that reading a file
+// stays linear in its size: it holds every line's start and, per block of
+// blockSize bytes, how many UTF-8 continuation bytes precede the block (a
+// column counts characters, and a 50 MB file may be one long line).
+type lineIndex struct {
+	starts []int // starts[i] is the offset of line i+1
+	cont   []int // cont[k]: continuation bytes in src[:k*blockSize]
+}
+
+const blockSize = 256
+
+func newLineIndex(src []byte) lineIndex {
+	li := lineIndex{starts: []int{0}, cont: make([]int, 0, len(src)/blockSize+1)}
+	n := 0
+	for i, c := range src {
+		if i%blockSize == 0 {
+			li.cont = append(li.cont, n)
+		}
+		switch {
+		case c == '\n':
+			li.starts = append(li.starts, i+1)
+		case c&0xC0 == 0x80:
+			n++
+		}
+	}
+	if len(src)%blockSize == 0 {
+		li.cont = append(li.cont, n)
+	}
+	return li
+}
+
+// contBefore is the number of UTF-8 continuation bytes in src[:off].
+func (li *lineIndex) contBefore(src []byte, off int) int {
+	k := off / blockSize
+	n := li.cont[k]
+	for _, c := range src[k*blockSize : off] {
+		if c&0xC0 == 0x80 {
+			n++
+		}
+	}
+	return n
+}
+
+func (li *lineIndex) pos(src []byte, off int) Pos {
+	off = max(0, min(off, len(src)))
+	line := sort.SearchInts(li.starts, off+1) // first start > off, 1-based line
+	ls := li.starts[line-1]
+	col := 1 + (off - ls) - (li.contBefore(src, off) - li.contBefore(src, ls))
 	return Pos{Line: line, Col: col}
 }
 

@@ -16,6 +16,9 @@ type SetRequest struct {
 	Value string // a config value: -1, 100, { time = ... }; also "never" and "genesis"
 	Note  string // written above the item; required by the regulation
 	Date  string // the change record's date, YYYY-MM-DD
+	// Dialect limits the value to what the file's readers accept (auto: the
+	// file's own dialect, see File.Dialect).
+	Dialect Dialect
 }
 
 // Set returns the file's bytes with one fork item set, its note written above
@@ -35,6 +38,9 @@ func Set(f *File, req SetRequest) ([]byte, error) {
 	}
 	if _, _, err := ParseActivation(value); err != nil {
 		return nil, fmt.Errorf("value for %s: %v", req.Key, err)
+	}
+	if err := checkDialect(f, req.Dialect, req.Key, value); err != nil {
+		return nil, err
 	}
 	src := f.Doc.Src
 	var edits []splice
@@ -78,7 +84,7 @@ func Set(f *File, req SetRequest) ([]byte, error) {
 	record := fmt.Sprintf("# %s %s %s = %s under %s: %s\n", req.Date, action, name, value, section, firstLine(req.Note))
 	if n := len(f.Record); n > 0 {
 		// keep the entries together: insert after the last dated one
-		at := lineEnd(src, offsetOfPos(src, f.Record[n-1].Pos))
+		at := lineEnd(src, f.Doc.LineStart(f.Record[n-1].Pos.Line))
 		edits = append(edits, splice{at: at, end: at, text: record})
 	} else {
 		edits = append(edits, splice{at: 0, end: 0, text: "# Change record (newest last)\n" + record + "\n"})
@@ -130,11 +136,6 @@ func lineEnd(src []byte, off int) int {
 		return off + i + 1
 	}
 	return len(src)
-}
-
-func offsetOfPos(src []byte, p Pos) int {
-	d := Doc{Src: src}
-	return d.offset(Pos{Line: p.Line, Col: 1})
 }
 
 func leadingSpace(b []byte) string {

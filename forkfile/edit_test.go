@@ -72,7 +72,7 @@ Enable=0
 		},
 		{
 			name: "new item goes to the end of its section",
-			req:  SetRequest{Key: "ForkC", Value: "{ time = 1767225600 }", Note: "strict ids from 2026", Date: "2026-11-21"},
+			req:  SetRequest{Key: "ForkC", Value: "{ time = 1767225600 }", Note: "strict ids from 2026", Date: "2026-11-21", Dialect: DialectForkgate},
 			want: `# 变更记录 / change record
 # 2026-01-01 add ForkA under [fork.system]
 # 2026-11-21 add ForkC = { time = 1767225600 } under [fork.system]: strict ids from 2026

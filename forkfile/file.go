@@ -19,6 +19,7 @@ type Item struct {
 	Activation schedule.Activation
 	Domain     schedule.Domain
 	Entry      Entry
+	File       string // the file it is written in (a merged chain has several)
 }
 
 // Key is the fork's "scope.Name".
@@ -62,6 +63,11 @@ type File struct {
 	Params   []schedule.ParamSetting
 	Versions []schedule.VersionParams
 	Record   []RecordEntry
+	// ParentStart is a parallel chain's [library] parent_start: its block h
+	// is anchored at parent height ParentStart + h (0: not set).
+	ParentStart int64
+
+	byKey map[string]string // fork key -> key, for resolving parameters
 }
 
 // ErrorList is every value error of a file; each one has a position.
@@ -106,6 +112,13 @@ func Read(name string, src []byte) (*File, error) {
 		switch {
 		case len(e.Key) == 1 && e.Key[0] == "Title":
 			f.Title = e.Value.Data
+		case len(e.Key) == 2 && e.Key[0] == "library" && e.Key[1] == "parent_start":
+			n, err := parseInt(e.Value.Data)
+			if e.Value.Kind != unstable.Integer || err != nil || n < 0 {
+				bad(e.Value.Pos, "parent_start must be a parent height >= 0, not %s", e.Value.Raw)
+				break
+			}
+			f.ParentStart = n
 		case e.Key[0] == "fork":
 			it, ok := f.item(e, bad)
 			if ok {
@@ -126,6 +139,7 @@ func Read(name string, src []byte) (*File, error) {
 			bad(e.Pos, "unexpected key %s; declare versions as [[signal.version]] tables", strings.Join(e.Key, "."))
 		}
 	}
+	f.indexForks()
 	for _, e := range mver {
 		f.param(e, bad)
 	}
@@ -159,7 +173,7 @@ func (f *File) item(e Entry, bad func(Pos, string, ...any)) (Item, bool) {
 		bad(e.Value.Pos, "fork %s.%s: %v", scope, name, err)
 		return Item{}, false
 	}
-	return Item{Scope: scope, Name: name, Activation: act, Domain: dom, Entry: e}, true
+	return Item{Scope: scope, Name: name, Activation: act, Domain: dom, Entry: e, File: f.Doc.File}, true
 }
 
 // ParseActivation reads an activation written as a config value: an integer
@@ -243,74 +257,180 @@ func parseInt(s string) (int64, error) {
 	return n, nil
 }
 
-// param reads a [mver.<module>] or [mver.<module>.<Fork>] entry. The fork is
-// the path component that names a fork of this file (or starts with "Fork",
-// Chain33's naming rule), so modules may nest.
+// param reads an [mver...] entry the way Chain33's mversion.UpdateFork does
+// (types/config_mver.go): a key's second-to-last component is a fork when it
+// names a system fork, or, joined with the component before it, an executor
+// fork ("mver.exec.sub.coins.Enable.name2" is coins.Enable's value of
+// exec.sub.coins.name2); every other key is a base value, top-level
+// [mver] keys included. A component starting with "Fork" that this file does
+// not declare is read as a system fork, so that a file checked on its own
+// still binds its overrides (the schedule then names the missing fork).
 func (f *File) param(e Entry, bad func(Pos, string, ...any)) {
 	path := e.Key[1:]
-	if len(path) < 2 {
-		bad(e.Pos, "parameter %s needs a module: put it under [mver.<module>]", strings.Join(e.Key, "."))
+	if len(path) == 0 {
+		bad(e.Pos, "mver must be a table of parameters, not a value")
 		return
 	}
-	forkAt := -1
-	for i := len(path) - 2; i >= 1; i-- {
-		if f.forkByName(path[i]) != "" || strings.HasPrefix(path[i], "Fork") {
-			forkAt = i
-			break
-		}
-	}
 	ps := schedule.ParamSetting{Value: paramValue(e.Value), Origin: origin(f.Doc.File, e.Pos)}
-	if forkAt < 0 {
-		ps.Name = strings.Join(path, ".")
-	} else {
-		rest := append(append([]string(nil), path[:forkAt]...), path[forkAt+1:]...)
-		ps.Name = strings.Join(rest, ".")
-		ps.Fork = f.forkByName(path[forkAt])
-		if ps.Fork == "" {
-			ps.Fork = schedule.SystemScope + "." + path[forkAt]
+	ps.Name = strings.Join(path, ".")
+	if n := len(path); n >= 2 {
+		cand := path[n-2]
+		fork := f.systemFork(cand)
+		if fork == "" && n >= 3 {
+			if k := path[n-3] + "." + cand; f.hasKey(k) {
+				fork = k
+			}
+		}
+		if fork == "" && strings.HasPrefix(cand, "Fork") {
+			fork = schedule.SystemScope + "." + cand
+		}
+		if fork != "" {
+			ps.Fork = fork
+			ps.Name = strings.Join(append(append([]string(nil), path[:n-2]...), path[n-1]), ".")
 		}
 	}
 	f.Params = append(f.Params, ps)
 }
 
-// forkByName finds a fork key by its bare name, preferring the system scope
-// as Chain33's mver does.
-func (f *File) forkByName(name string) string {
-	if strings.Contains(name, ".") {
-		for _, it := range f.Items {
-			if it.Key() == name {
-				return name
-			}
-		}
-	}
-	found := ""
+// indexForks maps fork keys once, so that resolving every parameter's fork
+// stays linear in the file's size.
+func (f *File) indexForks() {
+	f.byKey = make(map[string]string, len(f.Items))
 	for _, it := range f.Items {
-		if it.Name == name {
-			if it.Scope == schedule.SystemScope {
-				return it.Key()
-			}
-			if found == "" {
-				found = it.Key()
-			}
-		}
+		k := it.Key()
+		f.byKey[k] = k
 	}
-	return found
 }
 
+// systemFork is the key of a system fork of this file named name, or "".
+func (f *File) systemFork(name string) string {
+	if f.byKey == nil {
+		f.indexForks()
+	}
+	return f.byKey[schedule.SystemScope+"."+name]
+}
+
+func (f *File) hasKey(key string) bool {
+	if f.byKey == nil {
+		f.indexForks()
+	}
+	_, ok := f.byKey[key]
+	return ok
+}
+
+// paramValue types a parameter value. Its Text is canonical TOML (integers
+// in decimal, strings double-quoted, lists as [a, b], tables as { k = v }), so
+// a list reflowed over several lines or a comment added inside it is not a
+// change, while any change of an element is.
 func paramValue(v Value) schedule.Value {
+	out := schedule.Value{Text: CanonicalValue(v)}
 	switch v.Kind {
 	case unstable.Integer:
 		if n, err := parseInt(v.Data); err == nil {
 			return schedule.IntValue(n)
 		}
 	case unstable.String:
-		return schedule.Value{Type: schedule.TypeString, Text: v.Raw}
+		out.Type = schedule.TypeString
 	case unstable.Bool:
-		return schedule.Value{Type: schedule.TypeBool, Text: v.Raw}
+		out.Type = schedule.TypeBool
 	case unstable.Array:
-		return schedule.Value{Type: schedule.TypeList, Text: v.Raw}
+		out.Type = schedule.TypeList
 	}
-	return schedule.Value{Text: v.Raw}
+	return out
+}
+
+// CanonicalValue is a value's canonical TOML text.
+func CanonicalValue(v Value) string {
+	var b strings.Builder
+	writeCanonical(&b, v)
+	return b.String()
+}
+
+func writeCanonical(b *strings.Builder, v Value) {
+	switch v.Kind {
+	case unstable.Integer:
+		if n, err := parseInt(v.Data); err == nil {
+			b.WriteString(strconv.FormatInt(n, 10))
+			return
+		}
+		b.WriteString(v.Raw)
+	case unstable.Float:
+		b.WriteString(strings.ReplaceAll(v.Raw, "_", ""))
+	case unstable.String:
+		writeQuoted(b, v.Data)
+	case unstable.Array:
+		b.WriteByte('[')
+		for i, it := range v.Items {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeCanonical(b, it)
+		}
+		b.WriteByte(']')
+	case unstable.InlineTable:
+		if len(v.Inline) == 0 {
+			b.WriteString("{}")
+			return
+		}
+		b.WriteString("{ ")
+		for i, e := range v.Inline {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			for j, k := range e.Key {
+				if j > 0 {
+					b.WriteByte('.')
+				}
+				writeKey(b, k)
+			}
+			b.WriteString(" = ")
+			writeCanonical(b, e.Value)
+		}
+		b.WriteString(" }")
+	default:
+		b.WriteString(v.Raw)
+	}
+}
+
+func writeKey(b *strings.Builder, k string) {
+	bare := k != ""
+	for _, r := range k {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			bare = false
+			break
+		}
+	}
+	if bare {
+		b.WriteString(k)
+		return
+	}
+	writeQuoted(b, k)
+}
+
+// writeQuoted writes a TOML basic string.
+func writeQuoted(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			if r < 0x20 || r == 0x7f {
+				fmt.Fprintf(b, `\u%04X`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
 }
 
 func setVersionField(v *schedule.VersionParams, e Entry, bad func(Pos, string, ...any)) {
@@ -398,7 +518,7 @@ func (f *File) Config() schedule.Config {
 	for _, it := range f.Items {
 		cfg.Settings = append(cfg.Settings, schedule.Setting{
 			Scope: it.Scope, Name: it.Name, Activation: it.Activation, Domain: it.Domain,
-			Origin: origin(f.Doc.File, it.Entry.Pos),
+			Origin: origin(it.File, it.Entry.Pos),
 		})
 	}
 	return cfg

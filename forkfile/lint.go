@@ -14,6 +14,7 @@ type LintOptions struct {
 	Strict   bool               // a registered fork the file omits is an error
 	Base     *File              // an earlier version: every fork added since needs a record entry
 	Parent   *File              // the parent chain's config, for parent-height forks
+	Dialect  Dialect            // chain33: every forkgate-only value is a finding
 }
 
 // Lint checks a config file against the upgrade regulation (a dated change
@@ -37,7 +38,7 @@ func Lint(f *File, opts LintOptions) schedule.Findings {
 	for _, it := range f.Items {
 		if len(it.Entry.Above) == 0 {
 			fs = append(fs, schedule.Finding{Severity: schedule.SevError, Rule: schedule.RuleForkNote,
-				Origin: origin(file, it.Entry.Pos), Fork: it.Key(),
+				Origin: origin(it.File, it.Entry.Pos), Fork: it.Key(),
 				Message: fmt.Sprintf("fork %s has no comment directly above it; add a note saying what problem it solves and how to configure it", it.Key())})
 		}
 	}
@@ -52,9 +53,13 @@ func Lint(f *File, opts LintOptions) schedule.Findings {
 				continue
 			}
 			fs = append(fs, schedule.Finding{Severity: schedule.SevError, Rule: schedule.RuleRecordEntry,
-				Origin: origin(file, it.Entry.Pos), Fork: it.Key(),
+				Origin: origin(it.File, it.Entry.Pos), Fork: it.Key(),
 				Message: fmt.Sprintf("fork %s was added since %s but no change-record entry names it; add \"# YYYY-MM-DD add %s under %s: why\" to the record at the top", it.Key(), opts.Base.Doc.File, it.Name, it.Section())})
 		}
+	}
+
+	if opts.Dialect == DialectChain33 {
+		fs = append(fs, f.ForkgateOnly()...)
 	}
 
 	s, built := f.Schedule(opts.Registry, opts.Strict)
@@ -72,7 +77,7 @@ func Lint(f *File, opts LintOptions) schedule.Findings {
 			hasParent = true
 			if !IsParaTitle(f.Title) {
 				fs = append(fs, schedule.Finding{Severity: schedule.SevWarning, Rule: schedule.RuleParaTitle,
-					Origin: origin(file, it.Entry.Pos), Fork: it.Key(),
+					Origin: origin(it.File, it.Entry.Pos), Fork: it.Key(),
 					Message: fmt.Sprintf("fork %s follows a parent chain's height, but title %q is not a parallel chain (user.p.<name>.)", it.Key(), f.Title)})
 			}
 		}

@@ -17,6 +17,7 @@
 package network
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,9 +26,12 @@ import (
 	"strings"
 	"time"
 
+	"aead.dev/minisign"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/forkgate/forkgate/atomicfile"
 	"github.com/forkgate/forkgate/node"
+	"github.com/forkgate/forkgate/release"
+	"github.com/forkgate/forkgate/visor"
 )
 
 // FileFormat is the version of network.json.
@@ -38,6 +42,11 @@ type File struct {
 	Format  int    `json:"format"`
 	ChainID string `json:"chain_id"`
 	Power   int64  `json:"power"`
+	// Seed and MaintenanceInterval are the node init settings (with the
+	// node defaults for accounts and genesis time): `net record` writes them
+	// as a library chain's [library] table.
+	Seed                string `json:"seed"`
+	MaintenanceInterval int64  `json:"maintenance_interval"`
 	// MaxLifetime bounds how long a network started by Up runs (Go duration).
 	MaxLifetime string     `json:"max_lifetime"`
 	Nodes       []NodeSpec `json:"nodes"`
@@ -77,6 +86,9 @@ type Options struct {
 	TxsPerBlock         int
 	Workload            string // default the node's ("mixed")
 	MaintenanceInterval int64  // default 10
+	// ProducerSlots is the size of the elected producer set (default: every
+	// validator); with fewer, the others run as full nodes until elected.
+	ProducerSlots int
 	// SignalVersion, if set, is the version every validator signals
 	// ([node] version); a CometBFT node caps it at what its binary implements,
 	// so a rolling upgrade signals the new version node by node.
@@ -85,6 +97,26 @@ type Options struct {
 	// TimeoutPropose and TimeoutCommit override the engine's loopback
 	// defaults (300ms, 100ms).
 	TimeoutPropose, TimeoutCommit time.Duration
+	// Visor runs every node under the supervisor (forkgate visor run).
+	Visor *VisorOptions
+}
+
+// VisorOptions run a network's nodes under forkgate visor: each home gets
+// HOME/visor with its initial release current and the others stored, and
+// the node's command becomes `Binary visor run HOME Args... -- node run
+// HOME ...`, so the supervisor switches releases at the activation height.
+type VisorOptions struct {
+	// Initial is the release (directory, archive or store URL) each node
+	// starts on: one for all, or one per validator.
+	Initial []string
+	// Releases are added to every node's supervisor.
+	Releases []string
+	// Binary is the forkgate that supervises (default: this executable);
+	// Args go to `visor run` (e.g. --gate-timeout 1m).
+	Binary string
+	Args   []string
+	// PubKey is the trusted release key (a .pub file or RW... string).
+	PubKey string
 }
 
 // FileName is the network file in DIR.
@@ -127,7 +159,14 @@ func Init(dir string, opts Options) (*File, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		return nil, err
 	}
-	f := &File{Format: FileFormat, ChainID: opts.ChainID, Power: opts.Power, MaxLifetime: opts.MaxLifetime.String()}
+	if opts.Seed == "" {
+		opts.Seed = node.DefaultSeed
+	}
+	if opts.MaintenanceInterval == 0 {
+		opts.MaintenanceInterval = 10
+	}
+	f := &File{Format: FileFormat, ChainID: opts.ChainID, Power: opts.Power, MaxLifetime: opts.MaxLifetime.String(),
+		Seed: opts.Seed, MaintenanceInterval: opts.MaintenanceInterval}
 	for i := 0; i < opts.Validators; i++ {
 		bin := opts.Binaries[0]
 		if len(opts.Binaries) > 1 {
@@ -152,6 +191,7 @@ func Init(dir string, opts Options) (*File, error) {
 		home := filepath.Join(dir, spec.Home)
 		if err := node.Init(home, node.InitOptions{ChainID: opts.ChainID, Producers: opts.Validators, Seed: opts.Seed,
 			ConfigPath: opts.ConfigPath, MaintenanceInterval: opts.MaintenanceInterval, NodeKeys: keys,
+			ProducerSlots: opts.ProducerSlots, ValidatorDelay: node.CometValidatorDelay,
 			NodeTable: cometTable(opts)}); err != nil {
 			return nil, fmt.Errorf("%s: %w", home, err)
 		}
@@ -163,9 +203,65 @@ func Init(dir string, opts Options) (*File, error) {
 			return nil, err
 		}
 		spec.NodeID = string(nk.ID())
+		if opts.Visor != nil {
+			if err := initVisor(&spec, home, i, opts); err != nil {
+				return nil, fmt.Errorf("%s: %w", home, err)
+			}
+		}
 		f.Nodes = append(f.Nodes, spec)
 	}
 	return f, f.Save(dir)
+}
+
+// initVisor sets up HOME/visor and makes the supervisor the node's command.
+func initVisor(spec *NodeSpec, home string, i int, opts Options) error {
+	v := opts.Visor
+	if len(v.Initial) != 1 && len(v.Initial) != opts.Validators {
+		return fmt.Errorf("%d initial releases for %d validators: give one for all, or one per validator", len(v.Initial), opts.Validators)
+	}
+	initial := v.Initial[0]
+	if len(v.Initial) > 1 {
+		initial = v.Initial[i]
+	}
+	var key *minisign.PublicKey
+	if v.PubKey != "" {
+		k, err := release.ParsePublicKey(v.PubKey)
+		if err != nil {
+			return err
+		}
+		key = &k
+	}
+	ctx := context.Background()
+	if _, err := visor.Init(ctx, home, initial, key); err != nil {
+		return err
+	}
+	for _, r := range v.Releases {
+		if r == initial {
+			continue
+		}
+		if _, err := visor.Add(ctx, home, r); err != nil {
+			return err
+		}
+	}
+	bin := v.Binary
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		bin = exe
+	}
+	abs, err := checkBinary(bin)
+	if err != nil {
+		return err
+	}
+	absHome, err := filepath.Abs(home)
+	if err != nil {
+		return err
+	}
+	spec.Binary = abs
+	spec.Args = append(append([]string{"visor", "run", absHome}, v.Args...), "--")
+	return nil
 }
 
 // cometTable is the [node.cometbft] table Init writes; Up fills in the
@@ -174,7 +270,7 @@ func cometTable(opts Options) string {
 	var b strings.Builder
 	b.WriteString(cometMarker + "\n")
 	b.WriteString("# Written by forkgate net: `net up` sets p2p and peers (through its relay) at each start.\n")
-	fmt.Fprintf(&b, "p2p = \"127.0.0.1:0\"\npeers = \"\"\npower = %d\n", opts.Power)
+	fmt.Fprintf(&b, "p2p = \"127.0.0.1:0\"\nrpc = \"\"\npeers = \"\"\npower = %d\n", opts.Power)
 	if opts.TimeoutPropose > 0 {
 		fmt.Fprintf(&b, "timeout_propose = %q\n", opts.TimeoutPropose.String())
 	}
@@ -186,8 +282,9 @@ func cometTable(opts Options) string {
 
 const cometMarker = "[node.cometbft]"
 
-// setCometAddrs rewrites p2p and peers of a home's [node.cometbft] table.
-func setCometAddrs(home, p2pAddr, peers string) error {
+// setCometAddrs rewrites p2p, rpc and peers of a home's [node.cometbft]
+// table.
+func setCometAddrs(home, p2pAddr, rpcAddr, peers string) error {
 	path := filepath.Join(home, "config.toml")
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -208,13 +305,16 @@ func setCometAddrs(home, p2pAddr, peers string) error {
 		case "p2p":
 			lines[i] = fmt.Sprintf("p2p = %q\n", p2pAddr)
 			done++
+		case "rpc":
+			lines[i] = fmt.Sprintf("rpc = %q\n", rpcAddr)
+			done++
 		case "peers":
 			lines[i] = fmt.Sprintf("peers = %q\n", peers)
 			done++
 		}
 	}
-	if done != 2 {
-		return fmt.Errorf("%s: no %s table with p2p and peers lines (written by forkgate net init)", path, cometMarker)
+	if done != 3 {
+		return fmt.Errorf("%s: no %s table with p2p, rpc and peers lines (written by forkgate net init)", path, cometMarker)
 	}
 	return atomicfile.Write(path, []byte(strings.Join(lines, "")), 0o644)
 }

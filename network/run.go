@@ -41,6 +41,7 @@ type Network struct {
 	procs  []*proc
 	relay  *relay
 	p2p    []string // each node's p2p listen address
+	rpc    []string // each node's CometBFT RPC address
 	log    io.Writer
 	timer  *time.Timer
 	done   chan struct{}
@@ -79,9 +80,12 @@ func Up(ctx context.Context, dir string, opts UpOptions) (*Network, error) {
 		nw.log = io.Discard
 	}
 	n := len(f.Nodes)
-	nw.p2p = make([]string, n)
+	nw.p2p, nw.rpc = make([]string, n), make([]string, n)
 	for i := range n {
 		if nw.p2p[i], err = freeAddr(); err != nil {
+			return nil, err
+		}
+		if nw.rpc[i], err = freeAddr(); err != nil {
 			return nil, err
 		}
 	}
@@ -100,7 +104,7 @@ func Up(ctx context.Context, dir string, opts UpOptions) (*Network, error) {
 			nw.relay.listen(ln, i, j, func() string { return nw.p2p[j] })
 			peers = append(peers, f.Nodes[j].NodeID+"@"+ln.Addr().String())
 		}
-		if err := setCometAddrs(nw.home(i), nw.p2p[i], strings.Join(peers, ",")); err != nil {
+		if err := setCometAddrs(nw.home(i), nw.p2p[i], nw.rpc[i], strings.Join(peers, ",")); err != nil {
 			nw.relay.close()
 			return nil, err
 		}
@@ -140,6 +144,20 @@ func freeAddr() (string, error) {
 }
 
 func (nw *Network) home(i int) string { return filepath.Join(nw.Dir, nw.File.Nodes[i].Home) }
+
+// RPC is node i's CometBFT RPC address (host:port).
+func (nw *Network) RPC(i int) string { return nw.rpc[i] }
+
+// Pid is node i's process id (0 when it is not running).
+func (nw *Network) Pid(i int) int {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	p := nw.procs[i]
+	if p.cmd == nil || (p.state != StateRunning && p.state != StatePaused) {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
 
 // LogPath is the output file of node i.
 func (nw *Network) LogPath(i int) string {

@@ -624,7 +624,17 @@ func (n *Node) ProduceBlock() (BlockReport, error) {
 		return BlockReport{}, fmt.Errorf("block %d: the proposer of slot %d is %s (%s), but %s has no key for it: a solo node needs the key of every producer in the set",
 			h, (h-1)%int64(len(set)), proposer, nodeNames([]chain.Address{proposer}, n.l.names), n.l.home.Keys())
 	}
-	t := time.Unix(n.BlockTime(h), 0).UTC()
+	ts := n.BlockTime(h)
+	if h > 1 {
+		// Blocks a CometBFT network decided carry wall-clock times, ahead of
+		// the solo schedule: a solo node continuing such a chain (verify
+		// running past a network's recording) keeps time moving forward.
+		// For a solo chain the schedule is always ahead and this is a no-op.
+		if p, err := n.blocks.Get(h - 1); err == nil && p.Time >= ts {
+			ts = p.Time + n.l.cfg.Node.BlockInterval
+		}
+	}
+	t := time.Unix(ts, 0).UTC()
 	var txs [][]byte
 	if n.src != nil && n.l.cfg.Node.TxsPerBlock > 0 {
 		txs = n.src.Next(h, readView{n.state}, n.l.cfg.Node.TxsPerBlock)

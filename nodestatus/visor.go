@@ -37,8 +37,10 @@ type VisorSwitch struct {
 	Result     string `json:"result"`
 	Reason     string `json:"reason,omitempty"`
 	Checkpoint string `json:"checkpoint,omitempty"`
-	// Milliseconds from the old binary's exit: checkpoint taken, new binary
-	// started, its first block committed (the downtime), gate passed.
+	// Milliseconds from the old binary's exit: new release verified,
+	// checkpoint taken, new binary started, its first block committed (the
+	// downtime), gate passed.
+	VerifyMS     int64 `json:"verify_ms"`
 	CheckpointMS int64 `json:"checkpoint_ms"`
 	StartMS      int64 `json:"start_ms"`
 	DowntimeMS   int64 `json:"downtime_ms"`

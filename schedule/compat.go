@@ -170,9 +170,22 @@ func (e *CompatError) Error() string {
 	if n := len(e.Conflicts) - 1; n > 0 {
 		more = fmt.Sprintf(" (and %d more change(s) below the head)", n)
 	}
+	if e.RewindTo < 0 {
+		return fmt.Sprintf("incompatible fork schedule: %s%s, but the chain is already at height %d. "+
+			"The change took effect at genesis or at a height only a node knows: resync from genesis, or restore the stored value",
+			what, more, e.Head)
+	}
 	return fmt.Sprintf("incompatible fork schedule: %s%s, but the chain is already at height %d. "+
 		"Rewind to height %d (policy \"rewind\"), restore the stored value, or resync from genesis",
 		what, more, e.Head, e.RewindTo)
+}
+
+// Remedy says in words what a rewind height asks for.
+func Remedy(rewindTo int64) string {
+	if rewindTo < 0 {
+		return "resync from genesis"
+	}
+	return fmt.Sprintf("rewind to height %d", rewindTo)
 }
 
 // CheckCompatible compares the stored schedule with a new one. Changing only
@@ -272,10 +285,14 @@ func paramConflicts(stored, next Snapshot, head Head) []Conflict {
 		return m
 	}
 	oldV, newV := val(stored), val(next)
-	forkAt := make(map[string]SnapshotFork, len(stored.Forks))
-	for _, f := range stored.Forks {
-		forkAt[f.Key] = f
+	forkAt := func(sn Snapshot) map[string]SnapshotFork {
+		m := make(map[string]SnapshotFork, len(sn.Forks))
+		for _, f := range sn.Forks {
+			m[f.Key] = f
+		}
+		return m
 	}
+	oldF, newF := forkAt(stored), forkAt(next)
 	var keys []pk
 	for k := range oldV {
 		keys = append(keys, k)
@@ -303,9 +320,18 @@ func paramConflicts(stored, next Snapshot, head Head) []Conflict {
 			continue
 		}
 		what += " at " + k.fork
-		h, passed := passedAt(forkAt[k.fork], head)
-		if passed {
-			cs = append(cs, Conflict{What: what, OldValue: o, NewValue: n, RewindTo: h - 1})
+		// The value was in force from the fork's activation under the old
+		// schedule, and will be under the new one: either rewrites history
+		// once it is at or below the head.
+		ha, pa := passedAt(oldF[k.fork], head)
+		hb, pb := passedAt(newF[k.fork], head)
+		switch {
+		case pa && pb:
+			cs = append(cs, Conflict{What: what, OldValue: o, NewValue: n, RewindTo: min(ha, hb) - 1})
+		case pa:
+			cs = append(cs, Conflict{What: what, OldValue: o, NewValue: n, RewindTo: ha - 1})
+		case pb:
+			cs = append(cs, Conflict{What: what, OldValue: o, NewValue: n, RewindTo: hb - 1})
 		}
 	}
 	return cs

@@ -11,6 +11,7 @@ import (
 	"runtime"
 
 	"github.com/forkgate/forkgate/buildinfo"
+	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"
 )
 
@@ -23,6 +24,10 @@ type RecordOptions struct {
 	// Progress, if set, is called after each produced and each replayed
 	// block with the blocks done and the total (2 × Blocks).
 	Progress func(done, total int64)
+	// FromHome, if set, takes blocks 1..Blocks from this home's block store
+	// (a node of a CometBFT network, stopped) instead of producing them;
+	// its genesis must be the chain's.
+	FromHome string
 }
 
 // RecordedBy names the recording program.
@@ -58,33 +63,42 @@ func Record(c *Chain, o RecordOptions) (*Fixture, error) {
 	if err := node.Init(home, c.InitOptions(c.ConfigPath)); err != nil {
 		return nil, err
 	}
-	n, err := node.Open(home, node.Options{})
-	if err != nil {
-		return nil, err
-	}
 	var done int64
-	err = n.Run(context.Background(), node.RunOptions{Until: blocks, OnBlock: func(node.BlockReport) {
-		done++
-		if o.Progress != nil {
-			o.Progress(done, 2*blocks)
-		}
-	}})
-	if err != nil {
-		n.Close()
-		return nil, fmt.Errorf("record %s: %w", c.Name, err)
-	}
-	g := n.Genesis()
 	var blks []*node.Block
-	for h := int64(1); h <= blocks; h++ {
-		b, err := n.Blocks().Get(h)
+	var g *chain.Genesis
+	if o.FromHome != "" {
+		var err error
+		if blks, g, err = blocksOfHome(o.FromHome, home, blocks); err != nil {
+			return nil, fmt.Errorf("record %s from %s: %w", c.Name, o.FromHome, err)
+		}
+		done = blocks
+	} else {
+		n, err := node.Open(home, node.Options{})
 		if err != nil {
-			n.Close()
 			return nil, err
 		}
-		blks = append(blks, b)
-	}
-	if err := n.Close(); err != nil {
-		return nil, err
+		err = n.Run(context.Background(), node.RunOptions{Until: blocks, OnBlock: func(node.BlockReport) {
+			done++
+			if o.Progress != nil {
+				o.Progress(done, 2*blocks)
+			}
+		}})
+		if err != nil {
+			n.Close()
+			return nil, fmt.Errorf("record %s: %w", c.Name, err)
+		}
+		g = n.Genesis()
+		for h := int64(1); h <= blocks; h++ {
+			b, err := n.Blocks().Get(h)
+			if err != nil {
+				n.Close()
+				return nil, err
+			}
+			blks = append(blks, b)
+		}
+		if err := n.Close(); err != nil {
+			return nil, err
+		}
 	}
 	genesisJSON, err := os.ReadFile(node.Home(home).Genesis())
 	if err != nil {
@@ -136,4 +150,45 @@ func Record(c *Chain, o RecordOptions) (*Fixture, error) {
 		}
 	}
 	return f, nil
+}
+
+// blocksOfHome reads blocks 1..to from src's block store, after checking
+// that src's genesis is the one the chain's settings give (made in home).
+func blocksOfHome(src, home string, to int64) ([]*node.Block, *chain.Genesis, error) {
+	want, err := os.ReadFile(node.Home(home).Genesis())
+	if err != nil {
+		return nil, nil, err
+	}
+	got, err := os.ReadFile(node.Home(src).Genesis())
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := chain.ParseGenesis(node.Home(home).Genesis(), want)
+	if err != nil {
+		return nil, nil, err
+	}
+	gs, err := chain.ParseGenesis(node.Home(src).Genesis(), got)
+	if err != nil {
+		return nil, nil, err
+	}
+	if g.Hash() != gs.Hash() {
+		return nil, nil, fmt.Errorf("%s is not the genesis the chain's [library] settings make (chain id, producers, accounts, seed, maintenance interval, genesis time): its blocks cannot be replayed on it", node.Home(src).Genesis())
+	}
+	bs, err := node.OpenHomeBlockStore(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer bs.Close()
+	if bs.Height() < to {
+		return nil, nil, fmt.Errorf("its block store holds blocks 1..%d, not 1..%d", bs.Height(), to)
+	}
+	var blks []*node.Block
+	for h := int64(1); h <= to; h++ {
+		b, err := bs.Get(h)
+		if err != nil {
+			return nil, nil, err
+		}
+		blks = append(blks, b)
+	}
+	return blks, g, nil
 }

@@ -33,6 +33,14 @@ func (l Layout) checkpointHome(name string) string {
 // homeFiles are what a checkpoint home holds besides data/.
 var homeFiles = []string{"config.toml", "genesis.json", "keys"}
 
+// dataDirs are the directories of a home a checkpoint holds, relative to
+// the home: forkgate's data, and CometBFT's when the node runs on it.
+var dataDirs = []string{"data", filepath.Join("cometbft", "data")}
+
+// keepNewest are files a restore never takes back: CometBFT's last signed
+// height, round and step (an older one would let the validator sign twice).
+var keepNewest = []string{"priv_validator_state.json"}
+
 // takeCheckpoint writes the checkpoint of the stopped node's home. A
 // directory left by an interrupted attempt is removed first.
 func (l Layout) takeCheckpoint(name string) error {
@@ -41,7 +49,7 @@ func (l Layout) takeCheckpoint(name string) error {
 		return err
 	}
 	home := l.checkpointHome(name)
-	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
+	if err := os.MkdirAll(home, 0o700); err != nil {
 		return err
 	}
 	for _, f := range homeFiles {
@@ -53,12 +61,28 @@ func (l Layout) takeCheckpoint(name string) error {
 			return err
 		}
 	}
-	ents, err := os.ReadDir(l.Data())
+	for _, rel := range dataDirs {
+		if err := checkpointDir(filepath.Join(l.Home, rel), filepath.Join(home, rel)); err != nil {
+			return err
+		}
+	}
+	return syncTree(dir)
+}
+
+// checkpointDir checkpoints one data directory (absent: nothing to do).
+func checkpointDir(from, to string) error {
+	ents, err := os.ReadDir(from)
+	if os.IsNotExist(err) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
 	for _, e := range ents {
-		src, dst := filepath.Join(l.Data(), e.Name()), filepath.Join(home, "data", e.Name())
+		src, dst := filepath.Join(from, e.Name()), filepath.Join(to, e.Name())
 		switch {
 		case e.Name() == "http.addr": // the address of a process that is gone
 		case e.IsDir() && isPebble(src):
@@ -71,7 +95,7 @@ func (l Layout) takeCheckpoint(name string) error {
 			}
 		}
 	}
-	return syncTree(dir)
+	return nil
 }
 
 // isPebble says whether dir holds a Pebble (or LevelDB-layout) store.
@@ -102,32 +126,52 @@ func (quietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf("pebble: "+format, args...))
 }
 
-// restoreData replaces HOME/data with the checkpoint's data, keeping the
-// data it replaces under backups/<name>/failed-data: nothing is deleted.
-// Each step is idempotent, for a crash in the middle.
+// restoreData puts the checkpoint's data directories back, keeping the
+// ones it replaces under backups/<name>/failed/: nothing is deleted. Each
+// step is idempotent, for a crash in the middle.
 func (l Layout) restoreData(name string) error {
-	failed := filepath.Join(l.Backups(), name, "failed-data")
-	if _, err := os.Stat(failed); os.IsNotExist(err) {
-		if _, err := os.Stat(l.Data()); err == nil {
-			if err := atomicfile.Rename(l.Data(), failed); err != nil {
-				return err
+	for _, rel := range dataDirs {
+		saved := filepath.Join(l.checkpointHome(name), rel)
+		if _, err := os.Stat(saved); err != nil {
+			continue
+		}
+		live := filepath.Join(l.Home, rel)
+		failed := filepath.Join(l.Backups(), name, "failed", rel)
+		if _, err := os.Stat(failed); os.IsNotExist(err) {
+			if _, err := os.Stat(live); err == nil {
+				if err := os.MkdirAll(filepath.Dir(failed), 0o700); err != nil {
+					return err
+				}
+				if err := atomicfile.Rename(live, failed); err != nil {
+					return err
+				}
 			}
 		}
+		if _, err := os.Stat(live); err == nil {
+			continue // restored before a crash
+		}
+		tmp := live + ".restore"
+		if err := os.RemoveAll(tmp); err != nil {
+			return err
+		}
+		if err := linkCopy(saved, tmp, true); err != nil {
+			return err
+		}
+		for _, f := range keepNewest {
+			if b, err := os.ReadFile(filepath.Join(failed, f)); err == nil {
+				if err := os.WriteFile(filepath.Join(tmp, f), b, 0o600); err != nil {
+					return err
+				}
+			}
+		}
+		if err := syncTree(tmp); err != nil {
+			return err
+		}
+		if err := atomicfile.Rename(tmp, live); err != nil {
+			return err
+		}
 	}
-	if _, err := os.Stat(l.Data()); err == nil {
-		return nil // restored before a crash
-	}
-	tmp := l.Data() + ".restore"
-	if err := os.RemoveAll(tmp); err != nil {
-		return err
-	}
-	if err := linkCopy(filepath.Join(l.checkpointHome(name), "data"), tmp, true); err != nil {
-		return err
-	}
-	if err := syncTree(tmp); err != nil {
-		return err
-	}
-	return atomicfile.Rename(tmp, l.Data())
+	return nil
 }
 
 // linkCopy copies src (a file or a tree) to dst, hard-linking immutable

@@ -24,8 +24,10 @@ type child struct {
 	code    int
 	waitErr error
 	started time.Time
+	exitAt  time.Time
 
 	height     atomic.Int64 // last committed height seen, 0 before any
+	lines      atomic.Bool  // the node prints block lines
 	mu         sync.Mutex
 	firstBlock time.Time // when the first height line arrived
 }
@@ -54,6 +56,7 @@ func startChild(bin string, args []string, stdout, stderr io.Writer) (*child, er
 		started <- nil
 		c.scan(out, stdout)
 		c.waitErr = c.cmd.Wait()
+		c.exitAt = time.Now()
 		c.code = exitCode(c.waitErr)
 		close(c.done)
 	}()
@@ -69,12 +72,8 @@ func (c *child) scan(r io.Reader, w io.Writer) {
 		line, err := br.ReadString('\n')
 		if line != "" {
 			if h, ok := heightLine(line); ok {
-				c.mu.Lock()
-				if c.firstBlock.IsZero() {
-					c.firstBlock = time.Now()
-				}
-				c.mu.Unlock()
-				c.height.Store(h)
+				c.lines.Store(true)
+				c.sawBlock(h)
 			}
 			if w != nil {
 				io.WriteString(w, line)
@@ -95,6 +94,18 @@ func heightLine(line string) (int64, bool) {
 	f, _, _ := strings.Cut(rest, " ")
 	h, err := strconv.ParseInt(f, 10, 64)
 	return h, err == nil && h > 0
+}
+
+// sawBlock records a committed height: from a block line, or from the
+// status API of a node that prints none (then the first block's time is
+// known to the polling interval).
+func (c *child) sawBlock(h int64) {
+	c.mu.Lock()
+	if c.firstBlock.IsZero() {
+		c.firstBlock = time.Now()
+	}
+	c.mu.Unlock()
+	c.height.Store(h)
 }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }

@@ -255,10 +255,38 @@ func assembleAs(t *testing.T, dir, bin string, info buildinfo.Info) {
 	}
 }
 
-func assembleSigned(dir, bin string, kp *release.KeyPair) error {
-	var k minisign.PrivateKey
-	if err := k.UnmarshalText(bytes.TrimSpace(kp.SecretTxt)); err != nil {
-		return err
+// Releases exposes the shared releases to the external test package
+// (visor_test, which imports network, which imports visor).
+type Releases struct {
+	Visor string            // the supervising forkgate
+	Pub   string            // the trusted key file
+	Dirs  map[string]string // version -> release directory
+	Bins  map[string]string // version -> binary
+}
+
+func SharedReleases(t *testing.T) Releases {
+	f := testReleases(t)
+	return Releases{Visor: f.visor, Pub: f.pub, Dirs: f.rel, Bins: f.bins}
+}
+
+var (
+	withMu   sync.Mutex
+	withHome = map[string]string{}
+)
+
+// haltedWith is the halted home with one more release added, made once and
+// copied by each caller.
+func haltedWith(t *testing.T, version string) string {
+	t.Helper()
+	f, h := haltedHome(t)
+	withMu.Lock()
+	defer withMu.Unlock()
+	if p, ok := withHome[version]; ok {
+		return copyHome(t, p)
 	}
-	return assemble(dir, bin, &k)
+	p := filepath.Join(f.root, "halted-with-"+version)
+	copyTree(t, h.home, p)
+	mustCLI(t, f.visor, "visor", "add", p, f.rel[version])
+	withHome[version] = p
+	return copyHome(t, p)
 }

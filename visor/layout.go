@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"aead.dev/minisign"
 	"github.com/forkgate/forkgate/atomicfile"
@@ -84,6 +85,7 @@ func Init(ctx context.Context, home, src string, key *minisign.PublicKey) (*rele
 	if err := l.setCurrent(m.Version); err != nil {
 		return nil, err
 	}
+	refreshStatus(home)
 	return m, nil
 }
 
@@ -191,7 +193,18 @@ func Add(ctx context.Context, home, src string) (*release.Manifest, error) {
 	if err := atomicfile.Rename(dst, final); err != nil {
 		return nil, err
 	}
+	refreshStatus(home)
 	return m, nil
+}
+
+// refreshStatus rewrites status.json with the releases as stored now, so
+// the node status (and the fleet checks reading it) see a release as soon
+// as it is added. Best effort: the supervisor rewrites it on every step.
+func refreshStatus(home string) {
+	if v, err := ReadStatus(home); err == nil {
+		v.Updated = time.Now().UTC().Format(time.RFC3339)
+		writeJSONFile(Layout{home}.Status(), v)
+	}
 }
 
 // checkRuns compares what the binary says it is with its manifest: the

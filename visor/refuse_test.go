@@ -1,10 +1,14 @@
 package visor
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"aead.dev/minisign"
+	"github.com/forkgate/forkgate/release"
 )
 
 // The old release halts where version 2 activates and no release for it is
@@ -90,10 +94,16 @@ func TestAddRefusesUnverifiedReleases(t *testing.T) {
 	info := buildInfo(t, f.bins["0.2.0"])
 	assembleAs(t, wrong, f.bins["0.1.0"], info)
 
+	// The same files, the checksums signed by another key.
 	other := filepath.Join(dir, "other-key")
-	if err := assembleSigned(other, f.bins["0.2.0"], f.otherKey); err != nil {
+	copyTree(t, f.rel["0.2.0"], other)
+	sums := filepath.Join(other, release.ChecksumsName("0.2.0"))
+	b, _ = os.ReadFile(sums)
+	var otherPriv minisign.PrivateKey
+	if err := otherPriv.UnmarshalText(bytes.TrimSpace(f.otherKey.SecretTxt)); err != nil {
 		t.Fatal(err)
 	}
+	os.WriteFile(release.SignatureName(sums), minisign.Sign(otherPriv, b), 0o644)
 	for _, tc := range []struct{ name, src, want string }{
 		{"tampered archive", tampered, "has sha256"},
 		{"wrong-version binary", wrong, `the binary reports version "0.1.0"`},

@@ -48,7 +48,7 @@ func assertRolledBack(t *testing.T, home string, h *halted) {
 	if st := nodeStatus(t, fx.visor, home); st.Height != h.height || st.StateHash != h.stateHash {
 		t.Fatalf("rolled-back data: height %d hash %s, want %d %s", st.Height, st.StateHash, h.height, h.stateHash)
 	}
-	failed := filepath.Join(l.Backups(), checkpointName(h.height+1, "0.1.0", "0.2.1"), "failed-data")
+	failed := filepath.Join(l.Backups(), checkpointName(h.height+1, "0.1.0", "0.2.1"), "failed", "data")
 	if _, err := os.Stat(filepath.Join(failed, "state")); err != nil {
 		t.Fatalf("the failed release's data is not kept: %v", err)
 	}
@@ -78,8 +78,7 @@ func TestKill9AtEveryJournalStep(t *testing.T) {
 	}
 	for _, p := range points {
 		t.Run(fmt.Sprintf("%s_%s", p.at, p.to), func(t *testing.T) {
-			home := copyHome(t, h.home)
-			mustCLI(t, f.visor, "visor", "add", home, f.rel[p.to])
+			home := haltedWith(t, p.to)
 			args := append([]string{"visor", "run", home}, nodeArgs(home, 40)...)
 			_, errOut, code := cli(t, f.visor, []string{CrashEnv + "=" + p.at}, args...)
 			if code != 128+9 {

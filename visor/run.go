@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/forkgate/forkgate/node"
@@ -113,7 +114,54 @@ type supervisor struct {
 	o        Options
 	releases string // resolved releases dir, to recognise our own children
 	last     *nodestatus.VisorSwitch
-	genesis  string // genesis hash of the home, to recognise its status API
+	genesis  string    // genesis hash of the home, to recognise its status API
+	exitAt   time.Time // when the last node exited: the downtime's start
+
+	mu       sync.Mutex
+	verified map[string]string // version -> sha256 of the binary fully verified by this process
+}
+
+// verify checks a release before it starts. A release this process fully
+// verified (files, signature, version output) is checked again by its
+// binary's sha256 only: the same bytes. The others get the full check.
+func (s *supervisor) verify(ctx context.Context, v string) error {
+	s.mu.Lock()
+	sum, ok := s.verified[v]
+	s.mu.Unlock()
+	if ok {
+		if got, _, err := release.SHA256File(s.l.Binary(v)); err == nil && got == sum {
+			return nil
+		}
+	}
+	m, err := s.l.Verify(ctx, v)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.verified == nil {
+		s.verified = map[string]string{}
+	}
+	s.verified[v] = m.Binary.SHA256
+	s.mu.Unlock()
+	return nil
+}
+
+// preverify verifies, in the background while a node runs, the stored
+// releases a later switch may start, so the switch itself only re-hashes
+// the binary. A failure here is not reported: the switch verifies again
+// and reports it.
+func (s *supervisor) preverify(ctx context.Context, cur string) {
+	list, err := s.l.List()
+	if err != nil {
+		return
+	}
+	go func() {
+		for _, r := range list {
+			if v := r.Manifest.Version; v != cur && r.GateFailed == "" && ctx.Err() == nil {
+				s.verify(ctx, v)
+			}
+		}
+	}()
 }
 
 // Run supervises the node of home until it stops: it finishes a switch a
@@ -171,8 +219,10 @@ func (s *supervisor) run(ctx context.Context) error {
 		}
 		// The node failed. Only a need the current release no longer
 		// meets is a reason to switch; any other failure ends the
-		// supervisor with the node's code, never a restart loop.
-		st, err := s.dataStatus()
+		// supervisor with the node's code, never a restart loop. A node
+		// that exits 3 has just written upgrade-info.json, which says all
+		// the switch needs without opening the data.
+		st, err := s.haltStatus(c.code)
 		if err != nil {
 			return err
 		}
@@ -214,11 +264,15 @@ func (s *supervisor) next(ctx context.Context) (*child, error) {
 	if pick.Version != cur {
 		return s.switchTo(ctx, cur, pick.Version, st)
 	}
-	if _, err := s.l.Verify(ctx, cur); err != nil {
+	if err := s.verify(ctx, cur); err != nil {
 		s.status("refused", err.Error(), 0)
 		return nil, err
 	}
-	return s.start(cur)
+	c, err := s.start(cur)
+	if err == nil {
+		s.preverify(ctx, cur)
+	}
+	return c, err
 }
 
 // wait waits for the child to exit, forwarding a stop (ctx) to it. It
@@ -226,6 +280,7 @@ func (s *supervisor) next(ctx context.Context) (*child, error) {
 func (s *supervisor) wait(ctx context.Context, c *child) bool {
 	select {
 	case <-c.done:
+		s.exitAt = c.exitAt
 		return false
 	case <-ctx.Done():
 		c.stop(s.o.Grace)
@@ -249,6 +304,18 @@ func (s *supervisor) dataStatus() (*nodestatus.Status, error) {
 	return st, nil
 }
 
+// haltStatus is what the data needs after the node exited with code:
+// read from upgrade-info.json after exit 3, else from the data.
+func (s *supervisor) haltStatus(code int) (*nodestatus.Status, error) {
+	if code == ExitUpgrade {
+		if info, err := node.ReadUpgradeInfo(s.l.Home); err == nil && info != nil && info.Height > info.StateHeight {
+			return &nodestatus.Status{Height: info.StateHeight, ProtocolVersion: info.Version, UpgradeNeeded: info, GenesisHash: s.genesis,
+				Versions: []nodestatus.VersionInfo{{Version: info.Version, ActivationHeight: info.Height}}}, nil
+		}
+	}
+	return s.dataStatus()
+}
+
 func (s *supervisor) candidates() ([]Candidate, error) {
 	list, err := s.l.List()
 	if err != nil {
@@ -267,12 +334,23 @@ func (s *supervisor) pick(st *nodestatus.Status, cur string) (Candidate, error) 
 	if err != nil {
 		return Candidate{}, err
 	}
-	c, err := Pick(cands, cur, Need{Next: st.Height + 1, Active: st.ProtocolVersion})
+	c, err := Pick(cands, cur, needOf(st))
 	var nr *NoReleaseError
 	if errors.As(err, &nr) {
 		nr.Dir = s.l.Releases()
 	}
 	return c, err
+}
+
+// needOf is what the data needs next: the protocol version active at the
+// next height, or the one the node recorded in upgrade-info.json when it
+// stopped there (a CometBFT node halts with the block already decided).
+func needOf(st *nodestatus.Status) Need {
+	n := Need{Next: st.Height + 1, Active: st.ProtocolVersion}
+	if u := st.UpgradeNeeded; u != nil && u.Height <= n.Next && u.Version > n.Active {
+		n.Active = u.Version
+	}
+	return n
 }
 
 // start runs a release's binary.

@@ -22,12 +22,16 @@ import (
 // checkpoint, switch, start; the gate decides between keeping the new
 // release and rolling back. It returns the running new node.
 func (s *supervisor) switchTo(ctx context.Context, from, to string, st *nodestatus.Status) (*child, error) {
-	t0 := time.Now()
-	if _, err := s.l.Verify(ctx, to); err != nil {
+	t0 := s.exitAt
+	if t0.IsZero() {
+		t0 = time.Now()
+	}
+	if err := s.verify(ctx, to); err != nil {
 		s.status("refused", err.Error(), 0)
 		return nil, fmt.Errorf("cannot switch %s -> %s at height %d: %w", from, to, st.Height+1, err)
 	}
-	need := copiedBytes(s.l.Data())
+	verifyMS := time.Since(t0).Milliseconds()
+	need := copiedBytes(s.l.Data()) + copiedBytes(filepath.Join(s.l.Home, "cometbft", "data"))
 	if err := os.MkdirAll(s.l.Backups(), 0o755); err != nil {
 		return nil, err
 	}
@@ -37,7 +41,7 @@ func (s *supervisor) switchTo(ctx context.Context, from, to string, st *nodestat
 	}
 	h := activationHeight(st)
 	j := &Journal{From: from, To: to, Height: h, DataHeight: st.Height, Checkpoint: checkpointName(h, from, to)}
-	s.last = &nodestatus.VisorSwitch{From: from, To: to, Height: h, Result: "in_progress", Checkpoint: filepath.Join(s.l.Backups(), j.Checkpoint)}
+	s.last = &nodestatus.VisorSwitch{From: from, To: to, Height: h, Result: "in_progress", Checkpoint: filepath.Join(s.l.Backups(), j.Checkpoint), VerifyMS: verifyMS}
 
 	if err := s.l.record(j, PhasePlan); err != nil {
 		return nil, err
@@ -61,12 +65,12 @@ func (s *supervisor) switchTo(ctx context.Context, from, to string, st *nodestat
 	}
 	s.last.CheckpointMS = time.Since(t0).Milliseconds()
 	crashPoint(PhaseCheckpoint + "+")
-	return s.finishSwitch(ctx, j, t0)
+	return s.finishSwitch(ctx, j, t0, st)
 }
 
 // finishSwitch takes the steps from the link switch on; recovery enters it
 // too.
-func (s *supervisor) finishSwitch(ctx context.Context, j *Journal, t0 time.Time) (*child, error) {
+func (s *supervisor) finishSwitch(ctx context.Context, j *Journal, t0 time.Time, st *nodestatus.Status) (*child, error) {
 	if err := s.l.record(j, PhaseSwitch); err != nil {
 		return nil, err
 	}
@@ -77,22 +81,27 @@ func (s *supervisor) finishSwitch(ctx context.Context, j *Journal, t0 time.Time)
 	if err := s.l.record(j, PhaseStart); err != nil {
 		return nil, err
 	}
-	return s.startGated(ctx, j, t0)
+	return s.startGated(ctx, j, t0, st)
 }
 
 // startGated starts the new release and holds it to the health gate.
-func (s *supervisor) startGated(ctx context.Context, j *Journal, t0 time.Time) (*child, error) {
+// st is the data's status when the switch began, nil when it resumes
+// after a crash (the new release may have committed blocks since).
+func (s *supervisor) startGated(ctx context.Context, j *Journal, t0 time.Time, st *nodestatus.Status) (*child, error) {
 	if s.last == nil {
 		s.last = &nodestatus.VisorSwitch{From: j.From, To: j.To, Height: j.Height, Result: "in_progress", Checkpoint: filepath.Join(s.l.Backups(), j.Checkpoint)}
 	}
 	// Verified again: the switch may resume after a crash, and the binary
-	// must be the checked one every time it starts.
-	if _, err := s.l.Verify(ctx, j.To); err != nil {
+	// must be the checked one every time it starts (within one process, by
+	// its sha256).
+	if err := s.verify(ctx, j.To); err != nil {
 		return nil, s.rollback(ctx, j, nil, fmt.Sprintf("release %s no longer verifies: %v", j.To, err))
 	}
-	st, err := s.dataStatus()
-	if err != nil {
-		return nil, err
+	if st == nil {
+		var err error
+		if st, err = s.dataStatus(); err != nil {
+			return nil, err
+		}
 	}
 	c, err := s.start(j.To)
 	if err != nil {
@@ -164,10 +173,13 @@ func (s *supervisor) gate(ctx context.Context, j *Journal, st *nodestatus.Status
 		}
 		// A node that prints no block lines (--quiet) is asked through
 		// its status API.
-		if !reached && c.height.Load() == 0 && time.Since(lastPoll) > 200*time.Millisecond {
+		if !reached && !c.lines.Load() && time.Since(lastPoll) > 100*time.Millisecond {
 			lastPoll = time.Now()
-			if h, ok := s.apiHeight(ctx); ok && h >= target {
-				reached = true
+			if h, ok := s.apiHeight(ctx); ok {
+				if h > st.Height {
+					c.sawBlock(h)
+				}
+				reached = h >= target
 			}
 		}
 		if !replayDone {
@@ -307,7 +319,7 @@ func (s *supervisor) rolledBack(j *Journal) error {
 	}
 	s.last.Result, s.last.Reason = "rolled_back", j.Reason
 	msg := fmt.Sprintf("the switch %s -> %s at height %d was rolled back: %s. The data is back at height %d on release %s; the new release's data is kept in %s. Fix or replace release %s (remove %s, add a good one), then run the supervisor again",
-		j.From, j.To, j.Height, j.Reason, j.DataHeight, j.From, filepath.Join(s.l.Backups(), j.Checkpoint, "failed-data"), j.To, s.l.Release(j.To))
+		j.From, j.To, j.Height, j.Reason, j.DataHeight, j.From, filepath.Join(s.l.Backups(), j.Checkpoint, "failed"), j.To, s.l.Release(j.To))
 	s.status("rolled_back", msg, 0)
 	return fail(ExitFindings, "%s", msg)
 }
@@ -334,7 +346,7 @@ func (s *supervisor) recover(ctx context.Context, j *Journal) (*child, error) {
 		s.undo(j)
 		return nil, nil
 	case PhaseSwitch, PhaseStart:
-		return s.finishSwitch(ctx, j, time.Now())
+		return s.finishSwitch(ctx, j, time.Now(), nil)
 	case PhaseRollback:
 		if err := s.finishRollback(j); err != nil {
 			return nil, err

@@ -47,6 +47,39 @@ func loadFile(path string) (*forkfile.File, error) {
 	return f, nil
 }
 
+// loadChain reads a chain's config: one file holding its forks, or a
+// Chain33 node config with its default fork config(s) merged in (--forks).
+// A file without fork tables and no --forks is unusable input: reading it
+// alone would give an empty schedule, not the chain's.
+func loadChain(path string, forks []string) (*forkfile.File, error) {
+	f, err := loadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(forks) > 0 {
+		dfs := make([]*forkfile.File, 0, len(forks))
+		for _, fp := range forks {
+			df, err := loadFile(fp)
+			if err != nil {
+				return nil, err
+			}
+			dfs = append(dfs, df)
+		}
+		if f, err = forkfile.Merge(f, dfs...); err != nil {
+			return nil, inputErr(err)
+		}
+	}
+	if !f.HasForkTables() {
+		return nil, usageErr("%s has no [fork.*] tables: a Chain33 node config (chain33.toml, bityuan.toml) gets its forks from a default "+
+			"fork config merged in at start-up; give that file with --forks, e.g. --forks chain33.fork.toml (see docs/schedule.md)", path)
+	}
+	return f, nil
+}
+
+func addForksFlag(c *cobra.Command, forks *[]string) {
+	c.Flags().StringArrayVar(forks, "forks", nil, "default fork config merged under each config, as Chain33 merges chain33.fork.toml into chain33.toml (repeatable)")
+}
+
 func inputErr(err error) error {
 	var pe *forkfile.PosError
 	var el forkfile.ErrorList
@@ -75,12 +108,49 @@ type lintReport struct {
 	Files    []string           `json:"files"`
 	Errors   int                `json:"errors"`
 	Warnings int                `json:"warnings"`
+	Accepted int                `json:"accepted,omitempty"` // findings the baseline accepts (not in findings)
+	ByRule   []ruleCount        `json:"by_rule"`
 	Findings []schedule.Finding `json:"findings"`
 }
 
+// ruleCount is one line of the grouped summary.
+type ruleCount struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Count    int    `json:"count"`
+}
+
+// groupByRule counts findings per rule and severity, most frequent first.
+func groupByRule(fs []schedule.Finding) []ruleCount {
+	idx := map[[2]string]int{}
+	out := []ruleCount{}
+	for _, f := range fs {
+		k := [2]string{f.Rule, f.Severity.String()}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, ruleCount{Rule: f.Rule, Severity: f.Severity.String()})
+		}
+		out[i].Count++
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Rule < out[j].Rule
+	})
+	return out
+}
+
+// lintExamples is how many findings of a rule the text output lists
+// before summing up the rest (--all lists every one).
+const lintExamples = 3
+
 func newLintCmd() *cobra.Command {
-	var registry, base, parent string
-	var strict bool
+	var registry, base, parent, baseline, writeBaseline, dialect string
+	var strict, all bool
+	var forks, enable, disable []string
 	c := &cobra.Command{
 		Use:   "lint FILE...",
 		Short: "Check configs against the upgrade regulation and the schedule rules",
@@ -91,6 +161,14 @@ func newLintCmd() *cobra.Command {
   - with --registry, unknown forks (error) and missing ones (warning; --strict: error)
   - duplicates, ordering and requirements, parameters and versions
   - with --parent, parent-height forks equal to the parent chain's config
+  - with --dialect chain33, any value Chain33 cannot read (time, version and
+    parent activations, [[signal.version]])
+Every finding has a rule id (change-record, fork-note, record-entry,
+unknown-fork, missing-fork, dialect, ...): --disable ID or --enable ID
+selects rules. To adopt the rules on files that predate them, record today's
+findings with --write-baseline FILE and lint with --baseline FILE from then
+on: only new findings count. The text output groups findings by rule with
+counts and lists the first few of each (--all lists every one).
 Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,7 +180,23 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 			if err != nil {
 				return err
 			}
-			opts := forkfile.LintOptions{Registry: reg, Strict: strict}
+			rules, err := forkfile.NewRuleSet(enable, disable)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			d, err := forkfile.ParseDialect(dialect)
+			if err != nil {
+				return usageErr("--dialect: %v", err)
+			}
+			var bl *forkfile.Baseline
+			if baseline != "" {
+				b, err := forkfile.LoadBaseline(baseline)
+				if err != nil {
+					return usageErr("--baseline: %v", err)
+				}
+				bl = &b
+			}
+			opts := forkfile.LintOptions{Registry: reg, Strict: strict, Dialect: d}
 			if base != "" {
 				if opts.Base, err = loadFile(base); err != nil {
 					return err
@@ -116,12 +210,16 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 			rep := lintReport{Files: args, Findings: []schedule.Finding{}}
 			var bad []error
 			for _, path := range args {
-				f, err := loadFile(path)
+				f, err := loadChain(path, forks)
 				if err != nil {
 					bad = append(bad, err)
 					continue
 				}
-				rep.Findings = append(rep.Findings, forkfile.Lint(f, opts)...)
+				for _, fd := range forkfile.Lint(f, opts) {
+					if rules.Keep(fd) {
+						rep.Findings = append(rep.Findings, fd)
+					}
+				}
 			}
 			if len(bad) > 0 {
 				msgs := make([]string, len(bad))
@@ -130,6 +228,21 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 				}
 				return &exitError{code: exitUsage, msg: strings.Join(msgs, "\n")}
 			}
+			out := cmd.OutOrStdout()
+			if writeBaseline != "" {
+				if err := replaceConfig(writeBaseline, forkfile.NewBaseline(rep.Findings).Encode()); err != nil {
+					return usageErr("writing %s: %v", writeBaseline, err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d finding(s) accepted; lint with --baseline %s from now on\n", writeBaseline, len(rep.Findings), writeBaseline)
+				return nil
+			}
+			if bl != nil {
+				fresh, accepted := bl.Filter(rep.Findings)
+				rep.Findings, rep.Accepted = fresh, len(accepted)
+				if rep.Findings == nil {
+					rep.Findings = []schedule.Finding{}
+				}
+			}
 			for _, f := range rep.Findings {
 				if f.Severity == schedule.SevError {
 					rep.Errors++
@@ -137,16 +250,13 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 					rep.Warnings++
 				}
 			}
-			out := cmd.OutOrStdout()
+			rep.ByRule = groupByRule(rep.Findings)
 			if format == "json" {
 				if err := writeJSON(out, rep); err != nil {
 					return err
 				}
 			} else {
-				for _, f := range rep.Findings {
-					fmt.Fprintln(out, f)
-				}
-				fmt.Fprintf(out, "%d file(s): %d error(s), %d warning(s)\n", len(args), rep.Errors, rep.Warnings)
+				printLint(out, rep, all)
 			}
 			if rep.Errors > 0 {
 				return findings()
@@ -158,7 +268,43 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 	c.Flags().StringVar(&base, "base", "", "earlier version of the config; forks added since need a record entry")
 	c.Flags().StringVar(&parent, "parent", "", "parent (main) chain config for parent-height forks")
 	c.Flags().BoolVar(&strict, "strict", false, "a registered fork missing from the file is an error")
+	c.Flags().StringSliceVar(&enable, "enable", nil, "check only these rule ids (comma-separated or repeated)")
+	c.Flags().StringSliceVar(&disable, "disable", nil, "skip these rule ids (comma-separated or repeated)")
+	c.Flags().StringVar(&baseline, "baseline", "", "baseline file of accepted findings: only new findings count")
+	c.Flags().StringVar(&writeBaseline, "write-baseline", "", "write today's findings to this baseline file and exit 0")
+	c.Flags().StringVar(&dialect, "dialect", "auto", "chain33: report every value Chain33 cannot read; forkgate or auto: allow forkgate's extensions")
+	c.Flags().BoolVar(&all, "all", false, "list every finding instead of the first few of each rule")
+	addForksFlag(c, &forks)
 	return c
+}
+
+// printLint writes the findings grouped by rule: a count line per rule and
+// its first findings, so a file with a hundred notes missing reads as a few
+// lines.
+func printLint(w io.Writer, rep lintReport, all bool) {
+	byRule := map[string][]schedule.Finding{}
+	for _, f := range rep.Findings {
+		byRule[f.Rule+"\x00"+f.Severity.String()] = append(byRule[f.Rule+"\x00"+f.Severity.String()], f)
+	}
+	for _, rc := range rep.ByRule {
+		fs := byRule[rc.Rule+"\x00"+rc.Severity]
+		fmt.Fprintf(w, "%s (%s): %d\n", rc.Rule, rc.Severity, rc.Count)
+		n := len(fs)
+		if !all {
+			n = min(n, lintExamples)
+		}
+		for _, f := range fs[:n] {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
+		if n < len(fs) {
+			fmt.Fprintf(w, "  ... and %d more (--all lists them, --disable %s skips the rule)\n", len(fs)-n, rc.Rule)
+		}
+	}
+	acc := ""
+	if rep.Accepted > 0 {
+		acc = fmt.Sprintf(", %d accepted by the baseline", rep.Accepted)
+	}
+	fmt.Fprintf(w, "%d file(s): %d error(s), %d warning(s)%s\n", len(rep.Files), rep.Errors, rep.Warnings, acc)
 }
 
 // showFork and showReport are the JSON schema of `config show`.
@@ -172,9 +318,14 @@ type showFork struct {
 	Origin     string `json:"origin"`
 }
 
+// showParam is a parameter value: at a height, the one in force; without a
+// height, every value the file sets (Fork names the fork it follows).
 type showParam struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name   string `json:"name"`
+	Fork   string `json:"fork,omitempty"`
+	Type   string `json:"type"`
+	Value  string `json:"value"` // canonical TOML: 100, "text", ["a", "b"]
+	Origin string `json:"origin,omitempty"`
 }
 
 type showReport struct {
@@ -182,6 +333,7 @@ type showReport struct {
 	Title    string             `json:"title"`
 	Height   *int64             `json:"height,omitempty"`
 	Time     *int64             `json:"time,omitempty"`
+	Parent   *int64             `json:"parent_height,omitempty"`
 	Forks    []showFork         `json:"forks"`
 	Params   []showParam        `json:"params,omitempty"`
 	Findings []schedule.Finding `json:"findings"`
@@ -189,8 +341,8 @@ type showReport struct {
 
 func newShowCmd() *cobra.Command {
 	var height, tm, parentHeight int64
-	var registry string
-	var versionActive []string
+	var timeText, registry string
+	var versionActive, forks []string
 	c := &cobra.Command{
 		Use:   "show FILE",
 		Short: "List every fork, its activation, and whether it is active at a height",
@@ -210,7 +362,7 @@ known only once producers adopt the version).`,
 			if err != nil {
 				return err
 			}
-			f, err := loadFile(args[0])
+			f, err := loadChain(args[0], forks)
 			if err != nil {
 				return err
 			}
@@ -229,8 +381,16 @@ known only once producers adopt the version).`,
 				}
 				oracle[uint32(n)] = hh
 			}
+			if cmd.Flags().Changed("time") {
+				if tm, err = parseTime("time", timeText); err != nil {
+					return err
+				}
+			}
 			at := cmd.Flags().Changed("height")
 			if at {
+				if err := atLeast("height", height, 0); err != nil {
+					return err
+				}
 				rep.Height = &height
 				if cmd.Flags().Changed("time") {
 					rep.Time = &tm
@@ -241,8 +401,20 @@ known only once producers adopt the version).`,
 				notes[it.Key()] = strings.Join(cleanNote(it.Entry.Above), " ")
 			}
 			b := schedule.Block{Height: height, Time: tm, ParentHeight: parentHeight}
-			if !cmd.Flags().Changed("parent-height") {
+			switch {
+			case cmd.Flags().Changed("parent-height"):
+				if err := atLeast("parent-height", parentHeight, 0); err != nil {
+					return err
+				}
+			case f.ParentStart > 0:
+				// A parallel chain's block h is anchored at parent height
+				// parent_start + h, as the node computes it.
+				b.ParentHeight = f.ParentStart + height
+			default:
 				b.ParentHeight = -1
+			}
+			if at && b.ParentHeight >= 0 {
+				rep.Parent = &b.ParentHeight
 			}
 			if !cmd.Flags().Changed("time") {
 				b.Time = -1
@@ -262,8 +434,12 @@ known only once producers adopt the version).`,
 			if at {
 				for _, name := range s.Params() {
 					if v, ok := s.ParamValue(name, b, oracle); ok {
-						rep.Params = append(rep.Params, showParam{Name: name, Value: v.Text})
+						rep.Params = append(rep.Params, showParam{Name: name, Type: v.Type.String(), Value: v.Text})
 					}
+				}
+			} else {
+				for _, p := range f.Params {
+					rep.Params = append(rep.Params, showParam{Name: p.Name, Fork: p.Fork, Type: p.Value.Type.String(), Value: p.Value.Text, Origin: p.Origin})
 				}
 			}
 			out := cmd.OutOrStdout()
@@ -275,10 +451,11 @@ known only once producers adopt the version).`,
 		},
 	}
 	c.Flags().Int64Var(&height, "height", 0, "height to evaluate")
-	c.Flags().Int64Var(&tm, "time", 0, "block time (unix seconds) for time forks")
-	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height for parent-height forks")
+	c.Flags().StringVar(&timeText, "time", "", "block time for time forks: unix seconds, a date (2026-12-01, UTC) or an RFC 3339 time")
+	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height for parent-height forks (default: the file's [library] parent_start + --height)")
 	c.Flags().StringVar(&registry, "registry", "", "registry file; registered forks the file omits are shown with their defaults")
 	c.Flags().StringArrayVar(&versionActive, "version-active", nil, "VERSION=HEIGHT: evaluate version forks as if the version is active from HEIGHT (repeatable)")
+	addForksFlag(c, &forks)
 	return c
 }
 
@@ -303,9 +480,17 @@ func printShow(w io.Writer, rep showReport) {
 	}
 	tw.Flush()
 	if len(rep.Params) > 0 {
-		fmt.Fprintf(w, "\nparameters at height %d:\n", *rep.Height)
+		if rep.Height != nil {
+			fmt.Fprintf(w, "\nparameters at height %d:\n", *rep.Height)
+		} else {
+			fmt.Fprintln(w, "\nparameters (from a fork on, where one is named):")
+		}
 		for _, p := range rep.Params {
-			fmt.Fprintf(w, "  %s = %s\n", p.Name, p.Value)
+			if p.Fork != "" {
+				fmt.Fprintf(w, "  %s = %s  (from %s)\n", p.Name, p.Value, p.Fork)
+			} else {
+				fmt.Fprintf(w, "  %s = %s\n", p.Name, p.Value)
+			}
 		}
 	}
 	for _, f := range rep.Findings {
@@ -336,6 +521,7 @@ type diffReport struct {
 }
 
 func newDiffCmd() *cobra.Command {
+	var forks []string
 	c := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "List forks, parameters and versions added, removed and changed",
@@ -349,11 +535,11 @@ with the note above the new item. Exit 0 whether or not there are changes;
 			if err != nil {
 				return err
 			}
-			a, err := loadFile(args[0])
+			a, err := loadChain(args[0], forks)
 			if err != nil {
 				return err
 			}
-			b, err := loadFile(args[1])
+			b, err := loadChain(args[1], forks)
 			if err != nil {
 				return err
 			}
@@ -377,6 +563,7 @@ with the note above the new item. Exit 0 whether or not there are changes;
 			return tw.Flush()
 		},
 	}
+	addForksFlag(c, &forks)
 	return c
 }
 
@@ -388,7 +575,7 @@ func dash(s string) string {
 }
 
 func newSetCmd() *cobra.Command {
-	var note, date string
+	var note, date, dialect string
 	var dryRun bool
 	c := &cobra.Command{
 		Use:   "set FILE NAME VALUE --note TEXT",
@@ -397,7 +584,10 @@ func newSetCmd() *cobra.Command {
 [fork.sub.exec]; a missing item is added to its section). VALUE is a height,
 -1 or "never", "genesis", or an inline table such as "{ time = 1767225600 }".
 The note goes directly above the item and a dated line is added to the change
-record at the top. Every other comment and the layout are kept.`,
+record at the top. Every other comment and the layout are kept.
+A file in Chain33's dialect (every fork value a plain integer) only takes
+plain integers, since Chain33 would refuse to start with anything else;
+--dialect forkgate allows time, version and parent activations.`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := outputFormat(cmd); err != nil {
@@ -410,7 +600,11 @@ record at the top. Every other comment and the layout are kept.`,
 			if date == "" {
 				date = time.Now().UTC().Format("2006-01-02")
 			}
-			out, err := forkfile.Set(f, forkfile.SetRequest{Key: args[1], Value: args[2], Note: note, Date: date})
+			d, err := forkfile.ParseDialect(dialect)
+			if err != nil {
+				return usageErr("--dialect: %v", err)
+			}
+			out, err := forkfile.Set(f, forkfile.SetRequest{Key: args[1], Value: args[2], Note: note, Date: date, Dialect: d})
 			if err != nil {
 				return usageErr("%s: %v", args[0], err)
 			}
@@ -428,6 +622,7 @@ record at the top. Every other comment and the layout are kept.`,
 	c.Flags().StringVar(&note, "note", "", "what problem the change solves and how to configure it (required)")
 	c.Flags().StringVar(&date, "date", "", "date of the change-record entry (default: today, UTC)")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the edited file instead of writing it")
+	c.Flags().StringVar(&dialect, "dialect", "auto", "chain33 (plain integer heights only), forkgate (time, version, parent activations) or auto (the file's own: forkgate if it already uses an extension)")
 	return c
 }
 
@@ -497,8 +692,8 @@ func replaceConfig(path string, data []byte) error {
 
 // forkPointsFromConfig gathers a config's fork-ID points (see
 // schedule.ForkIDPoints).
-func forkPointsFromConfig(path string) (heights, times []uint64, err error) {
-	f, err := loadFile(path)
+func forkPointsFromConfig(path string, forks []string) (heights, times []uint64, err error) {
+	f, err := loadChain(path, forks)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -513,13 +708,16 @@ type compatReport struct {
 	New        string              `json:"new"`
 	Head       int64               `json:"head"`
 	Compatible bool                `json:"compatible"`
-	RewindTo   *int64              `json:"rewind_to,omitempty"`
+	RewindTo   *int64              `json:"rewind_to,omitempty"` // -1: resync from genesis
+	Remedy     string              `json:"remedy,omitempty"`    // "rewind to height N" or "resync from genesis"
 	Conflicts  []schedule.Conflict `json:"conflicts,omitempty"`
 	Message    string              `json:"message,omitempty"`
 }
 
 func newCompatCmd() *cobra.Command {
 	var head, headTime, parentHeight int64
+	var headTimeText string
+	var forks []string
 	c := &cobra.Command{
 		Use:   "compat OLD NEW --head H",
 		Short: "Check that a new config does not rewrite history below the chain head",
@@ -529,7 +727,7 @@ any fork or parameter that already took effect? Changing only future forks is
 fine. On a conflict it names the exact height to rewind to and exits 1.
 Time, version and parent-height activations at or below the head need the
 chain's own mapping to heights, which only a node has; here they give a
-rewind to -1 (resync from genesis). A version fork counts as passed, since
+a resync from genesis. A version fork counts as passed, since
 whether its version activated is known only to a node.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -540,12 +738,17 @@ whether its version activated is known only to a node.`,
 			if !cmd.Flags().Changed("head") {
 				return usageErr("--head is required: the height the chain has reached")
 			}
+			if cmd.Flags().Changed("head-time") {
+				if headTime, err = parseTime("head-time", headTimeText); err != nil {
+					return err
+				}
+			}
 			if head < 0 || headTime < 0 || parentHeight < 0 {
 				return usageErr("--head, --head-time and --parent-height cannot be negative")
 			}
 			var snaps [2]schedule.Snapshot
 			for i, path := range args {
-				f, err := loadFile(path)
+				f, err := loadChain(path, forks)
 				if err != nil {
 					return err
 				}
@@ -560,6 +763,7 @@ whether its version activated is known only to a node.`,
 			if ce != nil {
 				rep.Compatible = false
 				rep.RewindTo = &ce.RewindTo
+				rep.Remedy = schedule.Remedy(ce.RewindTo)
 				rep.Conflicts = ce.Conflicts
 				rep.Message = ce.Error()
 			}
@@ -573,7 +777,7 @@ whether its version activated is known only to a node.`,
 			} else {
 				fmt.Fprintln(out, ce.Error())
 				for _, c := range ce.Conflicts {
-					fmt.Fprintf(out, "  %s: rewind to %d\n", c.What, c.RewindTo)
+					fmt.Fprintf(out, "  %s: %s\n", c.What, schedule.Remedy(c.RewindTo))
 				}
 			}
 			if ce != nil {
@@ -583,7 +787,8 @@ whether its version activated is known only to a node.`,
 		},
 	}
 	c.Flags().Int64Var(&head, "head", 0, "height the chain has reached (required)")
-	c.Flags().Int64Var(&headTime, "head-time", 0, "time of the head block (unix seconds)")
+	c.Flags().StringVar(&headTimeText, "head-time", "", "time of the head block: unix seconds, a date (2026-12-01, UTC) or an RFC 3339 time")
 	c.Flags().Int64Var(&parentHeight, "parent-height", 0, "parent chain height at the head, for parallel chains")
+	addForksFlag(c, &forks)
 	return c
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +32,28 @@ func inRange(flag string, v, lo, hi int64) error {
 		return usageErr("--%s %d: use %d..%d", flag, v, lo, hi)
 	}
 	return nil
+}
+
+// parseTime reads a time flag: unix seconds, an RFC 3339 time
+// (2026-12-01T08:00:00Z) or a date (2026-12-01, midnight UTC), the forms a
+// config file accepts.
+func parseTime(flag, v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, usageErr("--%s %d: a time cannot be negative", flag, n)
+		}
+		return n, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			if t.Unix() < 0 {
+				return 0, usageErr("--%s %s is before 1970", flag, v)
+			}
+			return t.Unix(), nil
+		}
+	}
+	return 0, usageErr("--%s %q: give unix seconds, a date (2026-12-01, UTC) or an RFC 3339 time (2026-12-01T08:00:00Z)", flag, v)
 }
 
 // atLeast checks v >= lo.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ func newForkIDCmd() *cobra.Command {
 		genesis, at, atTime string
 		forks, timeForks    string
 		configPath          string
+		forkConfigs         []string
 	)
 	cmd := &cobra.Command{
 		Use:   "forkid --genesis HEX --at HEIGHT [--time T] (--forks H1,H2,... [--time-forks T1,...] | --config FILE)",
@@ -82,12 +84,18 @@ Exit codes: 0 ok, 2 unusable input.`,
 				return usageErr("--forks and --config are mutually exclusive: give the fork heights or a chain config, not both")
 			case !hasForks && !hasConfig:
 				return usageErr("give the fork points with --forks H1,H2,... or a chain config with --config FILE")
+			case len(forkConfigs) > 0 && !hasConfig:
+				return usageErr("--fork-config goes with --config: it is the default fork config merged under a Chain33 node config")
 			case hasConfig:
 				if flags.Changed("time-forks") {
 					return usageErr("--time-forks goes with --forks; with --config the time forks come from the config")
 				}
-				heights, times, err = forkPointsFromConfig(configPath)
+				heights, times, err = forkPointsFromConfig(configPath, forkConfigs)
 				if err != nil {
+					var ee *exitError
+					if errors.As(err, &ee) {
+						return err
+					}
 					return usageErr("--config %s: %v", configPath, err)
 				}
 			default:
@@ -114,6 +122,7 @@ Exit codes: 0 ok, 2 unusable input.`,
 	f.StringVar(&forks, "forks", "", "comma-separated fork activation heights")
 	f.StringVar(&timeForks, "time-forks", "", "comma-separated fork activation times, unix seconds (with --forks)")
 	f.StringVar(&configPath, "config", "", "chain config file to take the fork points from")
+	f.StringArrayVar(&forkConfigs, "fork-config", nil, "default fork config merged under --config, as Chain33 merges chain33.fork.toml into chain33.toml (repeatable; config's --forks)")
 	return cmd
 }
 

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/forkgate/forkgate/network"
+	"github.com/forkgate/forkgate/node"
+	"github.com/forkgate/forkgate/verify"
 	"github.com/spf13/cobra"
 )
 
@@ -34,17 +36,20 @@ can be cut off and healed without privileges. See docs/node.md ("Networks").
   forkgate net perturb DIR n3 --cut        kill, restart, pause, resume, cut, heal, switch-binary
   forkgate net down DIR                    stop every process
   forkgate net rehearse                    a whole rolling upgrade, checked, with a report
+  forkgate net record DIR n0 CHAIN_DIR     n0's blocks as a fixture for forkgate verify
 
 Processes never outlive the network: they die with the process that
 started them, with net down, or after the network's maximum lifetime.`,
 	}
-	cmd.AddCommand(newNetInitCmd(), newNetUpCmd(), newNetServeCmd(), newNetDownCmd(), newNetStatusCmd(), newNetPerturbCmd(), newNetRehearseCmd())
+	cmd.AddCommand(newNetInitCmd(), newNetUpCmd(), newNetServeCmd(), newNetDownCmd(), newNetStatusCmd(), newNetPerturbCmd(), newNetRehearseCmd(), newNetRecordCmd(), newNetBenchCmd())
 	return cmd
 }
 
 func newNetInitCmd() *cobra.Command {
 	var o network.Options
 	var lifetime time.Duration
+	var visorInitial, visorReleases, visorArgs []string
+	var visorKey string
 	cmd := &cobra.Command{
 		Use:   "init DIR",
 		Short: "Write a network: N validator homes (equal power, loopback) and DIR/network.json",
@@ -57,6 +62,11 @@ func newNetInitCmd() *cobra.Command {
 				return err
 			}
 			o.MaxLifetime = lifetime
+			if len(visorInitial) > 0 {
+				o.Visor = &network.VisorOptions{Initial: visorInitial, Releases: visorReleases, Args: visorArgs, PubKey: visorKey}
+			} else if len(visorReleases) > 0 || len(visorArgs) > 0 || visorKey != "" {
+				return usageErr("--visor, --visor-arg and --visor-pubkey need --visor-initial (the release each node starts on)")
+			}
 			f, err := network.Init(args[0], o)
 			if err != nil {
 				return usageErr("%v", err)
@@ -80,6 +90,10 @@ func newNetInitCmd() *cobra.Command {
 	f.IntVar(&o.TxsPerBlock, "txs-per-block", 0, "workload transactions each proposer adds (default 16; -1 none)")
 	f.Uint32Var(&o.SignalVersion, "signal-version", 0, "protocol version every validator signals, capped at what its binary implements (default: the config's)")
 	f.DurationVar(&lifetime, "max-lifetime", 30*time.Minute, "the network stops itself after this long")
+	f.StringSliceVar(&visorInitial, "visor-initial", nil, "run every node under forkgate visor, starting on this release (once for all, or once per validator); see docs/visor.md")
+	f.StringSliceVar(&visorReleases, "visor", nil, "a release every node's supervisor stores for a later switch (repeatable)")
+	f.StringSliceVar(&visorArgs, "visor-arg", nil, "an argument of visor run (repeatable), e.g. --visor-arg=--gate-replay=false")
+	f.StringVar(&visorKey, "visor-pubkey", "", "trusted release key of the supervisors")
 	return cmd
 }
 
@@ -323,5 +337,156 @@ func newNetPerturbCmd() *cobra.Command {
 		flags[a] = cmd.Flags().Bool(a, false, a+" the node")
 	}
 	cmd.Flags().StringVar(&binary, "switch-binary", "", "stop the node and start it on this binary")
+	return cmd
+}
+
+func newNetRecordCmd() *cobra.Command {
+	var blocks int64
+	cmd := &cobra.Command{
+		Use:   "record DIR NODE CHAIN_DIR [--blocks N]",
+		Short: "Record a network node's blocks as a library chain's fixture (then: forkgate verify CHAIN_DIR)",
+		Long: `record writes CHAIN_DIR as a library chain directory for the network's chain
+(config.toml: the node's fork config as a solo node's, with a [library]
+table that makes the same genesis) and records blocks 1..N of NODE's block
+store (default: all it holds) as CHAIN_DIR/fixture.gz: the blocks CometBFT
+decided, replayed with this build to capture every state hash, receipt and
+write set. forkgate verify CHAIN_DIR then checks them like the library's
+chains. The network must be down (net down DIR).`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := textOnly(cmd, "forkgate verify CHAIN_DIR --format json"); err != nil {
+				return err
+			}
+			if err := firstErr(nonEmptyArgs("DIR, NODE and CHAIN_DIR", args), atLeast("blocks", blocks, 0)); err != nil {
+				return err
+			}
+			if _, err := network.Dial(args[0]); err == nil {
+				return usageErr("the network in %s is up: its block stores are in use; run forkgate net down %s first", args[0], args[0])
+			}
+			f, err := network.Load(args[0])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			i, err := f.Index(args[1])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if blocks == 0 {
+				bs, err := node.OpenHomeBlockStore(filepath.Join(args[0], f.Nodes[i].Home))
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				blocks = bs.Height()
+				bs.Close()
+				if blocks == 0 {
+					return usageErr("%s holds no blocks yet", args[1])
+				}
+			}
+			home, err := network.WriteChainDir(args[0], args[1], args[2], blocks)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			c, err := verify.LoadChain(args[2])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			fx, err := verify.Record(c, verify.RecordOptions{Blocks: blocks, FromHome: home})
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if err := fx.WriteFile(c.FixturePath()); err != nil {
+				return usageErr("%v", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded %s's blocks 1..%d (%d txs, %s) into %s; next: forkgate verify %s\n",
+				args[1], blocks, fx.Header.Txs, actionSummary(fx.Header.Actions), c.FixturePath(), args[2])
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&blocks, "blocks", 0, "record heights 1..N (default: every block the node holds)")
+	return cmd
+}
+
+func newNetBenchCmd() *cobra.Command {
+	var (
+		o       network.BenchOptions
+		apps    string
+		seconds int
+		cut     int
+		quiet   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench [--app forkgate,kvstore] [--seconds 30] [--validators 4]",
+		Short: "Measure a local network: blocks/s, tx/s, CPU and memory per node, catch-up after a partition",
+		Long: `bench starts a temporary network of --validators nodes for each --app and
+measures, over --seconds: blocks/s and workload transactions/s (counted from
+the blocks, via CometBFT's RPC), each node's CPU (percent of one core) and
+resident memory; then it cuts the last validator off for --cut seconds,
+heals it and times its catch-up. "forkgate" is the reference chain with its
+[node] workload (mixed, --txs-per-block per block); "kvstore" is CometBFT's
+kvstore example on the same node setup, its proposer adding as many
+key=value transactions. Figures vary between runs and machines
+(docs/benchmarks.md).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := outputFormat(cmd)
+			if err != nil {
+				return err
+			}
+			if err := firstErr(inRange("validators", int64(o.Validators), 1, 16), inRange("seconds", int64(seconds), 1, 3600), inRange("cut", int64(cut), 0, 60)); err != nil {
+				return err
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			o.Binary = network.Binary{Path: self}
+			o.Duration = time.Duration(seconds) * time.Second
+			o.Partition = time.Duration(cut) * time.Second
+			if cut == 0 {
+				o.Partition = -1
+			}
+			if !quiet {
+				o.Log = cmd.ErrOrStderr()
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var results []*network.BenchResult
+			for _, app := range strings.Split(apps, ",") {
+				o.App = strings.TrimSpace(app)
+				r, err := network.Bench(ctx, o)
+				if err != nil {
+					return usageErr("bench %s: %v", o.App, err)
+				}
+				results = append(results, r)
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				return writeJSON(out, results)
+			}
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "APP\tVALIDATORS\tSECONDS\tBLOCKS\tBLOCKS/S\tTXS\tTX/S\tCPU %/NODE\tRSS MB/NODE\tCATCH-UP")
+			for _, r := range results {
+				var cpu, rss []string
+				for _, n := range r.Nodes {
+					cpu = append(cpu, fmt.Sprintf("%.0f", n.CPUPercent))
+					rss = append(rss, fmt.Sprintf("%.0f", n.RSSMB))
+				}
+				catch := "-"
+				if r.CutSeconds > 0 {
+					catch = fmt.Sprintf("%d blocks in %.1fs (cut %.0fs)", r.BlocksBehind, r.CatchUpSeconds, r.CutSeconds)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%.1f\t%d\t%.2f\t%d\t%.1f\t%s\t%s\t%s\n", r.App, r.Validators, r.Seconds, r.Blocks, r.BlocksPerSec, r.Txs, r.TxsPerSec,
+					strings.Join(cpu, " "), strings.Join(rss, " "), catch)
+			}
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&apps, "app", "forkgate,kvstore", "applications to measure, comma-separated: forkgate, kvstore")
+	f.IntVar(&o.Validators, "validators", 4, "number of validators")
+	f.IntVar(&o.TxsPerBlock, "txs-per-block", 16, "workload transactions the proposer adds per block")
+	f.IntVar(&seconds, "seconds", 30, "measured window")
+	f.IntVar(&cut, "cut", 10, "seconds the last validator is cut off before the catch-up measurement (0: none)")
+	f.BoolVar(&quiet, "quiet", false, "no progress lines")
 	return cmd
 }

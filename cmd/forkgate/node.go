@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/forkgate/forkgate/chain"
 
 	"github.com/forkgate/forkgate/node"
@@ -114,6 +115,7 @@ func newNodeRunCmd() *cobra.Command {
 		pace          time.Duration
 		quiet         bool
 		implemented   uint32
+		benchApp      string
 	)
 	cmd := &cobra.Command{
 		Use:   "run HOME [--until H] [--blocks N]",
@@ -169,7 +171,10 @@ do not apply, and it runs until interrupted or halted.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "status API on http://%s/status\n", srv.Addr())
 			}
 			if n.Config().Node.EngineName() == "cometbft" {
-				return runCometNode(cmd, n, quiet, until != 0 || blocks != 0 || cmd.Flags().Changed("pace"))
+				return runCometNode(cmd, n, args[0], benchApp, quiet, until != 0 || blocks != 0 || cmd.Flags().Changed("pace"))
+			}
+			if benchApp != "" {
+				return usageErr("--app needs [node] engine = \"cometbft\"")
 			}
 			if !cmd.Flags().Changed("pace") && until == 0 && blocks == 0 {
 				pace = time.Duration(n.Config().Node.BlockInterval) * time.Second
@@ -212,6 +217,8 @@ do not apply, and it runs until interrupted or halted.`,
 	f.BoolVar(&quiet, "quiet", false, "no line per block")
 	f.Uint32Var(&implemented, "implemented", 0, "highest protocol version this binary implements (testing upgrades; 0: all)")
 	f.MarkHidden("implemented")
+	f.StringVar(&benchApp, "app", "", `run another application on the CometBFT node: "kvstore" (CometBFT's example; benchmarks only)`)
+	f.MarkHidden("app")
 	return cmd
 }
 
@@ -426,7 +433,15 @@ func textOnly(cmd *cobra.Command, jsonHint string) error {
 // runCometNode runs a home whose engine is cometbft until interrupted. A halt
 // exits with code 3 from inside CometBFT's call into the App (see
 // node.CometOptions.OnUpgradeNeeded).
-func runCometNode(cmd *cobra.Command, n *node.Node, quiet, soloFlags bool) error {
+func runCometNode(cmd *cobra.Command, n *node.Node, home, benchApp string, quiet, soloFlags bool) error {
+	var app abci.Application
+	switch benchApp {
+	case "":
+	case "kvstore":
+		app = node.KVStoreApp(home, n.Config().Node.TxsPerBlock)
+	default:
+		return usageErr("--app %q: the only other application is \"kvstore\"", benchApp)
+	}
 	if soloFlags {
 		return usageErr("--until, --blocks and --pace drive the solo engine; a cometbft node runs until interrupted (engine = \"cometbft\" in %s)", n.Config().Path)
 	}
@@ -435,7 +450,7 @@ func runCometNode(cmd *cobra.Command, n *node.Node, quiet, soloFlags bool) error
 	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	var mu sync.Mutex
 	err := n.RunCometBFT(ctx, node.CometOptions{
-		Log: errw, LogInfo: os.Getenv("FORKGATE_COMETBFT_LOG") == "info",
+		Log: errw, LogInfo: os.Getenv("FORKGATE_COMETBFT_LOG") == "info", App: app,
 		OnBlock: func(r node.BlockReport) {
 			if quiet {
 				return
