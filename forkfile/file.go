@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -372,8 +373,11 @@ func writeCanonical(b *strings.Builder, v Value) {
 			b.WriteString("{}")
 			return
 		}
+		// A table's keys are unordered: reordering them is no change.
+		members := append([]Entry(nil), v.Inline...)
+		sort.SliceStable(members, func(i, j int) bool { return strings.Join(members[i].Key, ".") < strings.Join(members[j].Key, ".") })
 		b.WriteString("{ ")
-		for i, e := range v.Inline {
+		for i, e := range members {
 			if i > 0 {
 				b.WriteString(", ")
 			}
