@@ -330,10 +330,21 @@ func (a *App) execute(h, t int64, proposer Address, txs [][]byte) ([]*abci.ExecT
 	if err != nil {
 		return nil, nil, err
 	}
-	if !containsAddr(set, proposer) {
+	proposers, err := a.proposerSet(h, set)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !containsAddr(proposers, proposer) {
 		return nil, nil, fmt.Errorf("block %d: proposer %s is not in the producer set", h, proposer)
 	}
 	if a.isMaintenance(h) {
+		if a.g.ValidatorDelay > 0 {
+			// The consensus engine still proposes from the outgoing set
+			// for a while (proposerSet).
+			if err := putAddrSet(a.store, prevProducerSetKey, set); err != nil {
+				return nil, nil, err
+			}
+		}
 		// Elect from the votes so far, then start the new period: the
 		// controller resets its tallies against the new set (TIP-555's
 		// order), and the maintenance block counts for the new set.
@@ -521,24 +532,59 @@ func addBurned(kv KV, amount uint64) error {
 	return kv.Set(burnedKey, w.Out())
 }
 
-var producerSetKey = []byte("meta/producers")
+var (
+	producerSetKey = []byte("meta/producers")
+	// prevProducerSetKey is the set before the last election, kept when the
+	// genesis has a validator delay.
+	prevProducerSetKey = []byte("meta/producers.prev")
+)
 
-func putProducerSet(kv KV, set []Address) error {
+// proposerSet is the set block h's proposer must belong to: the producer
+// set, or, with a validator delay d, for heights M+1..M+d-1 after the
+// election at M, the set before it (the consensus engine's set then).
+func (a *App) proposerSet(h int64, set []Address) ([]Address, error) {
+	d := a.g.ValidatorDelay
+	if d < 2 || h <= 1 {
+		return set, nil
+	}
+	m := h - (h-1)%a.g.MaintenanceInterval // the last maintenance height at or before h
+	if m < 2 || m == h || h >= m+d {
+		return set, nil
+	}
+	prev, err := getAddrSet(a.store, prevProducerSetKey)
+	if err != nil || prev == nil {
+		return set, err
+	}
+	return prev, nil
+}
+
+func putProducerSet(kv KV, set []Address) error { return putAddrSet(kv, producerSetKey, set) }
+
+func putAddrSet(kv KV, key []byte, set []Address) error {
 	var w codec.Writer
 	w.U32(uint32(len(set)))
 	for _, a := range set {
 		w.Fixed(a[:])
 	}
-	return kv.Set(producerSetKey, w.Out())
+	return kv.Set(key, w.Out())
 }
 
 func getProducerSet(kv KV) ([]Address, error) {
-	b, err := kv.Get(producerSetKey)
+	set, err := getAddrSet(kv, producerSetKey)
+	if err == nil && set == nil {
+		return nil, errors.New("no producer set: the chain was not initialised (InitChain)")
+	}
+	return set, err
+}
+
+// getAddrSet reads a set putAddrSet wrote; nil when there is none.
+func getAddrSet(kv KV, key []byte) ([]Address, error) {
+	b, err := kv.Get(key)
 	if err != nil {
 		return nil, err
 	}
 	if b == nil {
-		return nil, errors.New("no producer set: the chain was not initialised (InitChain)")
+		return nil, nil
 	}
 	r := codec.NewReader(b)
 	n := r.U32()

@@ -158,9 +158,9 @@ func addrList(as []Address) string {
 func describeAppKey(key, value []byte) (StateDescription, bool) {
 	kv := oneKV{key, value}
 	switch string(key) {
-	case string(producerSetKey):
+	case string(producerSetKey), string(prevProducerSetKey):
 		d, ok := describe(string(key), value, func() ([]Field, error) {
-			set, err := getProducerSet(kv)
+			set, err := getAddrSet(kv, key)
 			return []Field{{"set", addrList(set)}}, err
 		})
 		d.Owner = "chain"

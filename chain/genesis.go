@@ -36,9 +36,16 @@ type Genesis struct {
 	// chain one parent block per block: block h is anchored at parent height
 	// ParentStart + h. Forks written { parent = H } count that height. 0: not
 	// a parallel chain.
-	ParentStart int64             `json:"parent_start,omitempty"`
-	Accounts    []GenesisAccount  `json:"accounts"`
-	Producers   []GenesisProducer `json:"producers"`
+	ParentStart int64 `json:"parent_start,omitempty"`
+	// ValidatorDelay is how many heights the consensus engine takes to apply
+	// a producer set change: CometBFT (v0.38) proposes block M+1 from the set
+	// before the election at M and applies the new set from M+2, so a
+	// network's genesis says 2. The App then accepts, for heights M+1 ..
+	// M+delay-1, a proposer of the outgoing set. 0: the App's own set at once
+	// (the solo producer).
+	ValidatorDelay int64             `json:"validator_delay,omitempty"`
+	Accounts       []GenesisAccount  `json:"accounts"`
+	Producers      []GenesisProducer `json:"producers"`
 }
 
 // GenesisAccount funds an address.
@@ -86,6 +93,9 @@ func (g *Genesis) Validate() error {
 	}
 	if g.MaintenanceInterval > MaxHeight {
 		return fmt.Errorf("genesis: maintenance_interval %d is above %d", g.MaintenanceInterval, int64(MaxHeight))
+	}
+	if g.ValidatorDelay < 0 || g.ValidatorDelay > 16 || (g.ValidatorDelay > 0 && g.ValidatorDelay > g.MaintenanceInterval) {
+		return fmt.Errorf("genesis: validator_delay %d: use 0 (solo), or the consensus engine's delay (CometBFT: 2), at most 16 and at most maintenance_interval", g.ValidatorDelay)
 	}
 	if g.ProducerSlots > MaxProducerSlots {
 		return fmt.Errorf("genesis: producer_slots %d is above %d", g.ProducerSlots, MaxProducerSlots)

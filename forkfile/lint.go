@@ -14,6 +14,7 @@ type LintOptions struct {
 	Strict   bool               // a registered fork the file omits is an error
 	Base     *File              // an earlier version: every fork added since needs a record entry
 	Parent   *File              // the parent chain's config, for parent-height forks
+	Dialect  Dialect            // chain33: every forkgate-only value is a finding
 }
 
 // Lint checks a config file against the upgrade regulation (a dated change
@@ -55,6 +56,10 @@ func Lint(f *File, opts LintOptions) schedule.Findings {
 				Origin: origin(it.File, it.Entry.Pos), Fork: it.Key(),
 				Message: fmt.Sprintf("fork %s was added since %s but no change-record entry names it; add \"# YYYY-MM-DD add %s under %s: why\" to the record at the top", it.Key(), opts.Base.Doc.File, it.Name, it.Section())})
 		}
+	}
+
+	if opts.Dialect == DialectChain33 {
+		fs = append(fs, f.ForkgateOnly()...)
 	}
 
 	s, built := f.Schedule(opts.Registry, opts.Strict)

@@ -86,6 +86,9 @@ type Options struct {
 	TxsPerBlock         int
 	Workload            string // default the node's ("mixed")
 	MaintenanceInterval int64  // default 10
+	// ProducerSlots is the size of the elected producer set (default: every
+	// validator); with fewer, the others run as full nodes until elected.
+	ProducerSlots int
 	// SignalVersion, if set, is the version every validator signals
 	// ([node] version); a CometBFT node caps it at what its binary implements,
 	// so a rolling upgrade signals the new version node by node.
@@ -188,6 +191,7 @@ func Init(dir string, opts Options) (*File, error) {
 		home := filepath.Join(dir, spec.Home)
 		if err := node.Init(home, node.InitOptions{ChainID: opts.ChainID, Producers: opts.Validators, Seed: opts.Seed,
 			ConfigPath: opts.ConfigPath, MaintenanceInterval: opts.MaintenanceInterval, NodeKeys: keys,
+			ProducerSlots: opts.ProducerSlots, ValidatorDelay: node.CometValidatorDelay,
 			NodeTable: cometTable(opts)}); err != nil {
 			return nil, fmt.Errorf("%s: %w", home, err)
 		}

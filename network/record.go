@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/forkgate/forkgate/atomicfile"
+	"github.com/forkgate/forkgate/chain"
 	"github.com/forkgate/forkgate/node"
 	"github.com/forkgate/forkgate/verify"
 )
@@ -39,8 +40,13 @@ func WriteChainDir(dir, name, chainDir string, blocks int64) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", filepath.Join(home, "config.toml"), err)
 	}
-	lib := fmt.Sprintf("\n# Written by forkgate net record: the settings of the network in %s, so that node init\n# makes its genesis again; blocks 1..%d are %s's, recorded from its block store.\n[library]\nchain_id = %q\nproducers = %d\naccounts = %d\nseed = %q\nmaintenance_interval = %d\ngenesis_time = %d\nblocks = %d\n",
-		dir, blocks, name, f.ChainID, len(f.Nodes), node.DefaultAccounts, f.Seed, f.MaintenanceInterval, node.DefaultGenesisTime, blocks)
+	g, err := chain.LoadGenesis(node.Home(home).Genesis())
+	if err != nil {
+		return "", err
+	}
+	lib := fmt.Sprintf("\n# Written by forkgate net record: the settings of the network in %s, so that node init\n# makes its genesis again; blocks 1..%d are %s's, recorded from its block store.\n"+
+		"[library]\nchain_id = %q\nproducers = %d\naccounts = %d\nseed = %q\nmaintenance_interval = %d\ngenesis_time = %d\nproducer_slots = %d\nvalidator_delay = %d\nblocks = %d\n",
+		dir, blocks, name, g.ChainID, len(g.Producers), node.DefaultAccounts, f.Seed, g.MaintenanceInterval, g.Time, g.ProducerSlots, g.ValidatorDelay, blocks)
 	if err := os.MkdirAll(chainDir, 0o755); err != nil {
 		return "", err
 	}

@@ -10,6 +10,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -55,6 +56,10 @@ type CometOptions struct {
 // CometHome is where a home keeps CometBFT's files.
 func CometHome(home string) string { return filepath.Join(home, "cometbft") }
 
+// CometValidatorDelay is the genesis validator_delay a CometBFT chain needs:
+// validator updates returned by block M apply from block M+2.
+const CometValidatorDelay = 2
+
 // DefaultPower is each producer's voting power: at least 10, because with
 // power 1 CometBFT v0.38 skips block sync for every validator of a small
 // set (a validator with >= 1/3 of the power goes straight to consensus).
@@ -72,7 +77,15 @@ func (n *Node) RunCometBFT(ctx context.Context, o CometOptions) error {
 	if he, ok := AsHalt(n.app.Signal().Halted()); ok && he.Height <= n.app.Height()+1 {
 		return n.recordHalt(he, "start")
 	}
+	if d := n.l.genesis.ValidatorDelay; d != CometValidatorDelay {
+		return fmt.Errorf("%s: validator_delay is %d, but CometBFT applies a producer set change %d heights after the election: a chain run by CometBFT needs \"validator_delay\": %d in its genesis from the start (forkgate net init writes it)",
+			n.l.home.Genesis(), d, CometValidatorDelay, CometValidatorDelay)
+	}
 	key, err := n.validatorKey()
+	if err != nil {
+		return err
+	}
+	pubs, err := n.knownPubKeys()
 	if err != nil {
 		return err
 	}
@@ -102,7 +115,11 @@ func (n *Node) RunCometBFT(ctx context.Context, o CometOptions) error {
 	} else {
 		logger = cmtlog.NewFilter(logger, cmtlog.AllowError())
 	}
-	app := &cometApp{App: n.app, n: n, o: o, halted: make(chan error, 1)}
+	power := n.l.cfg.Node.CometBFT.Power
+	if power == 0 {
+		power = DefaultPower
+	}
+	app := &cometApp{App: n.app, n: n, o: o, halted: make(chan error, 1), pubs: pubs, power: power}
 	n.mu.Lock()
 	n.capSignal = true
 	n.mu.Unlock()
@@ -345,6 +362,9 @@ type cometApp struct {
 	cmu sync.Mutex
 	cn  *cmtnode.Node // nil during NewNode's handshake
 
+	pubs  map[chain.Address][]byte // public keys of every key this home knows
+	power int64
+
 	pending *Block // finalized, not yet committed
 	report  BlockReport
 	began   time.Time
@@ -382,7 +402,15 @@ func (a *cometApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeB
 	n := a.n
 	n.mu.Lock()
 	began := time.Now()
+	before, perr := a.App.Producers()
+	if perr != nil {
+		n.mu.Unlock()
+		return nil, perr
+	}
 	res, err := a.App.FinalizeBlock(ctx, req)
+	if err == nil {
+		err = a.validatorUpdates(req.Height, before, res)
+	}
 	if err != nil {
 		err = fmt.Errorf("block %d from CometBFT: %w", req.Height, err)
 		if _, ok := AsHalt(err); ok {
@@ -468,4 +496,67 @@ func (a *cometApp) path() string {
 		return "blocksync"
 	}
 	return "consensus"
+}
+
+// validatorUpdates tells CometBFT the producer set the App elected in this
+// block (CometBFT applies it two heights later, which the genesis'
+// validator_delay makes the App expect): removed producers get power 0,
+// elected ones the network's power. A producer's public key must be known
+// to this home (every key of a network's homes is, net init derives them
+// all); the same keys on every node give every node the same updates.
+func (a *cometApp) validatorUpdates(h int64, before []chain.Address, res *abci.ResponseFinalizeBlock) error {
+	after, err := a.App.Producers()
+	if err != nil {
+		return err
+	}
+	in := func(set []chain.Address, x chain.Address) bool {
+		for _, y := range set {
+			if y == x {
+				return true
+			}
+		}
+		return false
+	}
+	for _, x := range before {
+		if !in(after, x) {
+			pk, ok := a.pubs[x]
+			if !ok {
+				return fmt.Errorf("block %d: producer %s left the set, but this home has no public key for it", h, x)
+			}
+			res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(pk, 0))
+		}
+	}
+	for _, x := range after {
+		if !in(before, x) {
+			pk, ok := a.pubs[x]
+			if !ok {
+				return fmt.Errorf("block %d: %s was elected producer, but %s has no key for it, so CometBFT cannot be told its public key: "+
+					"a network's homes must hold every candidate's key (forkgate net init derives them all)", h, x, a.n.l.home.Keys())
+			}
+			res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(pk, a.power))
+		}
+	}
+	return nil
+}
+
+// knownPubKeys maps every address this home has a key for (producers and
+// accounts) and every genesis producer to its public key.
+func (n *Node) knownPubKeys() (map[chain.Address][]byte, error) {
+	out := map[chain.Address][]byte{}
+	keys, err := LoadKeys(n.l.home.Keys())
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		out[k.Addr()] = []byte(k.Private().Public().(ed25519.PublicKey))
+	}
+	for _, p := range n.l.genesis.Producers {
+		a, err := p.Address()
+		if err != nil {
+			return nil, err
+		}
+		pk, _ := hex.DecodeString(p.PubKey)
+		out[a] = pk
+	}
+	return out, nil
 }

@@ -56,6 +56,11 @@ type InitOptions struct {
 	// ParentStart makes a parallel chain (chain.Genesis.ParentStart): block h
 	// is anchored at parent height ParentStart + h. 0: not a parallel chain.
 	ParentStart int64
+	// ProducerSlots is the size of the elected set (0: Producers).
+	ProducerSlots int
+	// ValidatorDelay is chain.Genesis.ValidatorDelay: 2 for a CometBFT
+	// network's homes, 0 (solo) by default.
+	ValidatorDelay int64
 }
 
 // Defaults of a new home.
@@ -144,8 +149,13 @@ func Init(home string, o InitOptions) error {
 		return fmt.Errorf("init: %v", err)
 	}
 
+	slots := o.ProducerSlots
+	if slots == 0 {
+		slots = o.Producers
+	}
 	g := &chain.Genesis{Format: chain.GenesisFormat, ChainID: o.ChainID, Time: o.GenesisTime,
-		MaintenanceInterval: o.MaintenanceInterval, ProducerSlots: o.Producers, SignalMode: "default", ParentStart: o.ParentStart}
+		MaintenanceInterval: o.MaintenanceInterval, ProducerSlots: slots, SignalMode: "default", ParentStart: o.ParentStart,
+		ValidatorDelay: o.ValidatorDelay}
 	var keys []*Key
 	for i := 1; i <= o.Producers; i++ {
 		k := DeriveKey(o.Seed, RoleProducer, fmt.Sprintf("p%d", i))

@@ -18,10 +18,26 @@ const MaxBody = 8 << 20
 // Fetch reads the status of the node at addr ("host:port" or a URL), within
 // timeout (0: 5 seconds).
 func Fetch(ctx context.Context, addr string, timeout time.Duration) (*Status, error) {
+	body, err := get(ctx, baseURL(addr)+"/status", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	var st Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		return nil, fmt.Errorf("status API %s: not a forkgate status: %v", addr, err)
+	}
+	if st.Format < 1 || st.Format > StatusFormat {
+		return nil, fmt.Errorf("status API %s: status format %d, this build reads up to %d: use a newer forkgate", addr, st.Format, StatusFormat)
+	}
+	return &st, nil
+}
+
+// get reads a bounded answer of the status API within timeout (0: 5 s); a
+// status other than 200 is an error with the body's message.
+func get(ctx context.Context, url, addr string, timeout time.Duration) ([]byte, error) {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	url := baseURL(addr) + "/status"
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -43,12 +59,5 @@ func Fetch(ctx context.Context, addr string, timeout time.Duration) (*Status, er
 	if len(body) > MaxBody {
 		return nil, fmt.Errorf("status API %s: the response exceeds %d bytes: is this a forkgate node?", addr, MaxBody)
 	}
-	var st Status
-	if err := json.Unmarshal(body, &st); err != nil {
-		return nil, fmt.Errorf("status API %s: not a forkgate status: %v", addr, err)
-	}
-	if st.Format < 1 || st.Format > StatusFormat {
-		return nil, fmt.Errorf("status API %s: status format %d, this build reads up to %d: use a newer forkgate", addr, st.Format, StatusFormat)
-	}
-	return &st, nil
+	return body, nil
 }

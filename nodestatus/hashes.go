@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -61,27 +60,9 @@ func parseRange(r *http.Request) (from, to int64, err error) {
 // FetchHashes reads the state hashes of the heights in [from, to] from the
 // node at addr. A node that does not hold a height leaves it out.
 func FetchHashes(ctx context.Context, addr string, from, to int64, timeout time.Duration) ([]HeightHash, error) {
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	url := fmt.Sprintf("%s/status/hashes?from=%d&to=%d", baseURL(addr), from, to)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := get(ctx, fmt.Sprintf("%s/status/hashes?from=%d&to=%d", baseURL(addr), from, to), addr, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("status API %s: %v", addr, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("status API %s: %v", addr, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
-	if err != nil {
-		return nil, fmt.Errorf("status API %s: %v", addr, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status API %s: hashes %d..%d: %s: %s", addr, from, to, resp.Status, strings.TrimSpace(string(body)))
+		return nil, fmt.Errorf("hashes %d..%d: %v", from, to, err)
 	}
 	var hs Hashes
 	if err := json.Unmarshal(body, &hs); err != nil {

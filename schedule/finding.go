@@ -73,3 +73,10 @@ const (
 	RuleUnknownParam    = "unknown-param"
 	RuleDialect         = "dialect"
 )
+
+// RuleIDs lists every rule id, for rule selection and its messages.
+var RuleIDs = []string{
+	RuleUnknownFork, RuleMissingFork, RuleDuplicate, RuleOrder, RuleRequires, RuleParentMismatch,
+	RuleParamConflict, RuleUnknownVersion, RuleBadValue, RuleSyntax, RuleChangeRecord, RuleForkNote,
+	RuleRecordEntry, RuleParaTitle, RuleVersionDecl, RuleUnknownParamFor, RuleUnknownParam, RuleDialect,
+}

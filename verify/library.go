@@ -45,6 +45,11 @@ type LibrarySettings struct {
 	ParentStart         int64  `toml:"parent_start"`
 	MaintenanceInterval int64  `toml:"maintenance_interval"`
 	GenesisTime         int64  `toml:"genesis_time"`
+	// ProducerSlots (default: producers) and ValidatorDelay (default 0; 2
+	// for a chain a CometBFT network made) are the genesis fields of the
+	// same names.
+	ProducerSlots  int   `toml:"producer_slots"`
+	ValidatorDelay int64 `toml:"validator_delay"`
 	// Blocks is the height record runs to (record --blocks overrides).
 	Blocks int64 `toml:"blocks"`
 	// ExtraBlocks bounds the fresh blocks verify produces past the
@@ -187,6 +192,8 @@ func (c *Chain) InitOptions(configPath string) node.InitOptions {
 		GenesisTime:         c.Lib.GenesisTime,
 		MaintenanceInterval: c.Lib.MaintenanceInterval,
 		ParentStart:         c.Lib.ParentStart,
+		ProducerSlots:       c.Lib.ProducerSlots,
+		ValidatorDelay:      c.Lib.ValidatorDelay,
 	}
 }
 

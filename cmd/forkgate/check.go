@@ -125,17 +125,7 @@ node, what to do); 2 for unusable input.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			if format == "json" {
-				if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
-					return err
-				}
-			} else {
-				printFleet(cmd.OutOrStdout(), rep)
-			}
-			if !rep.OK {
-				return findings()
-			}
-			return nil
+			return emit(cmd, format, rep, func(w io.Writer) { printFleet(w, rep) }, rep.OK)
 		},
 	}
 	ff.add(c)

@@ -108,13 +108,49 @@ type lintReport struct {
 	Files    []string           `json:"files"`
 	Errors   int                `json:"errors"`
 	Warnings int                `json:"warnings"`
+	Accepted int                `json:"accepted,omitempty"` // findings the baseline accepts (not in findings)
+	ByRule   []ruleCount        `json:"by_rule"`
 	Findings []schedule.Finding `json:"findings"`
 }
 
+// ruleCount is one line of the grouped summary.
+type ruleCount struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Count    int    `json:"count"`
+}
+
+// groupByRule counts findings per rule and severity, most frequent first.
+func groupByRule(fs []schedule.Finding) []ruleCount {
+	idx := map[[2]string]int{}
+	out := []ruleCount{}
+	for _, f := range fs {
+		k := [2]string{f.Rule, f.Severity.String()}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, ruleCount{Rule: f.Rule, Severity: f.Severity.String()})
+		}
+		out[i].Count++
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Rule < out[j].Rule
+	})
+	return out
+}
+
+// lintExamples is how many findings of a rule the text output lists
+// before summing up the rest (--all lists every one).
+const lintExamples = 3
+
 func newLintCmd() *cobra.Command {
-	var registry, base, parent string
-	var strict bool
-	var forks []string
+	var registry, base, parent, baseline, writeBaseline, dialect string
+	var strict, all bool
+	var forks, enable, disable []string
 	c := &cobra.Command{
 		Use:   "lint FILE...",
 		Short: "Check configs against the upgrade regulation and the schedule rules",
@@ -125,6 +161,14 @@ func newLintCmd() *cobra.Command {
   - with --registry, unknown forks (error) and missing ones (warning; --strict: error)
   - duplicates, ordering and requirements, parameters and versions
   - with --parent, parent-height forks equal to the parent chain's config
+  - with --dialect chain33, any value Chain33 cannot read (time, version and
+    parent activations, [[signal.version]])
+Every finding has a rule id (change-record, fork-note, record-entry,
+unknown-fork, missing-fork, dialect, ...): --disable ID or --enable ID
+selects rules. To adopt the rules on files that predate them, record today's
+findings with --write-baseline FILE and lint with --baseline FILE from then
+on: only new findings count. The text output groups findings by rule with
+counts and lists the first few of each (--all lists every one).
 Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -136,7 +180,23 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 			if err != nil {
 				return err
 			}
-			opts := forkfile.LintOptions{Registry: reg, Strict: strict}
+			rules, err := forkfile.NewRuleSet(enable, disable)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			d, err := forkfile.ParseDialect(dialect)
+			if err != nil {
+				return usageErr("--dialect: %v", err)
+			}
+			var bl *forkfile.Baseline
+			if baseline != "" {
+				b, err := forkfile.LoadBaseline(baseline)
+				if err != nil {
+					return usageErr("--baseline: %v", err)
+				}
+				bl = &b
+			}
+			opts := forkfile.LintOptions{Registry: reg, Strict: strict, Dialect: d}
 			if base != "" {
 				if opts.Base, err = loadFile(base); err != nil {
 					return err
@@ -155,7 +215,11 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 					bad = append(bad, err)
 					continue
 				}
-				rep.Findings = append(rep.Findings, forkfile.Lint(f, opts)...)
+				for _, fd := range forkfile.Lint(f, opts) {
+					if rules.Keep(fd) {
+						rep.Findings = append(rep.Findings, fd)
+					}
+				}
 			}
 			if len(bad) > 0 {
 				msgs := make([]string, len(bad))
@@ -164,6 +228,21 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 				}
 				return &exitError{code: exitUsage, msg: strings.Join(msgs, "\n")}
 			}
+			out := cmd.OutOrStdout()
+			if writeBaseline != "" {
+				if err := replaceConfig(writeBaseline, forkfile.NewBaseline(rep.Findings).Encode()); err != nil {
+					return usageErr("writing %s: %v", writeBaseline, err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d finding(s) accepted; lint with --baseline %s from now on\n", writeBaseline, len(rep.Findings), writeBaseline)
+				return nil
+			}
+			if bl != nil {
+				fresh, accepted := bl.Filter(rep.Findings)
+				rep.Findings, rep.Accepted = fresh, len(accepted)
+				if rep.Findings == nil {
+					rep.Findings = []schedule.Finding{}
+				}
+			}
 			for _, f := range rep.Findings {
 				if f.Severity == schedule.SevError {
 					rep.Errors++
@@ -171,16 +250,13 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 					rep.Warnings++
 				}
 			}
-			out := cmd.OutOrStdout()
+			rep.ByRule = groupByRule(rep.Findings)
 			if format == "json" {
 				if err := writeJSON(out, rep); err != nil {
 					return err
 				}
 			} else {
-				for _, f := range rep.Findings {
-					fmt.Fprintln(out, f)
-				}
-				fmt.Fprintf(out, "%d file(s): %d error(s), %d warning(s)\n", len(args), rep.Errors, rep.Warnings)
+				printLint(out, rep, all)
 			}
 			if rep.Errors > 0 {
 				return findings()
@@ -192,8 +268,43 @@ Exit 0 when clean (warnings allowed), 1 with error findings, 2 on unusable input
 	c.Flags().StringVar(&base, "base", "", "earlier version of the config; forks added since need a record entry")
 	c.Flags().StringVar(&parent, "parent", "", "parent (main) chain config for parent-height forks")
 	c.Flags().BoolVar(&strict, "strict", false, "a registered fork missing from the file is an error")
+	c.Flags().StringSliceVar(&enable, "enable", nil, "check only these rule ids (comma-separated or repeated)")
+	c.Flags().StringSliceVar(&disable, "disable", nil, "skip these rule ids (comma-separated or repeated)")
+	c.Flags().StringVar(&baseline, "baseline", "", "baseline file of accepted findings: only new findings count")
+	c.Flags().StringVar(&writeBaseline, "write-baseline", "", "write today's findings to this baseline file and exit 0")
+	c.Flags().StringVar(&dialect, "dialect", "auto", "chain33: report every value Chain33 cannot read; forkgate or auto: allow forkgate's extensions")
+	c.Flags().BoolVar(&all, "all", false, "list every finding instead of the first few of each rule")
 	addForksFlag(c, &forks)
 	return c
+}
+
+// printLint writes the findings grouped by rule: a count line per rule and
+// its first findings, so a file with a hundred notes missing reads as a few
+// lines.
+func printLint(w io.Writer, rep lintReport, all bool) {
+	byRule := map[string][]schedule.Finding{}
+	for _, f := range rep.Findings {
+		byRule[f.Rule+"\x00"+f.Severity.String()] = append(byRule[f.Rule+"\x00"+f.Severity.String()], f)
+	}
+	for _, rc := range rep.ByRule {
+		fs := byRule[rc.Rule+"\x00"+rc.Severity]
+		fmt.Fprintf(w, "%s (%s): %d\n", rc.Rule, rc.Severity, rc.Count)
+		n := len(fs)
+		if !all {
+			n = min(n, lintExamples)
+		}
+		for _, f := range fs[:n] {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
+		if n < len(fs) {
+			fmt.Fprintf(w, "  ... and %d more (--all lists them, --disable %s skips the rule)\n", len(fs)-n, rc.Rule)
+		}
+	}
+	acc := ""
+	if rep.Accepted > 0 {
+		acc = fmt.Sprintf(", %d accepted by the baseline", rep.Accepted)
+	}
+	fmt.Fprintf(w, "%d file(s): %d error(s), %d warning(s)%s\n", len(rep.Files), rep.Errors, rep.Warnings, acc)
 }
 
 // showFork and showReport are the JSON schema of `config show`.
@@ -472,8 +583,11 @@ func newSetCmd() *cobra.Command {
 		Long: `set changes one fork item (NAME is ForkX for [fork.system] or exec.ForkX for
 [fork.sub.exec]; a missing item is added to its section). VALUE is a height,
 -1 or "never", "genesis", or an inline table such as "{ time = 1767225600 }".
-The note goes directly above the item and a dated line is added to the change
-record at the top. Every other comment and the layout are kept.
+A NAME under mver (mver.exec.sub.exchange.banks, or
+mver.exec.sub.exchange.ForkFix.banks for the value from a fork on) sets a
+height-versioned parameter to any TOML value, written as given: a string
+("text"), a list (["1A", "1B"]), a number. The note goes directly above the
+item and a dated line is added to the change record at the top. Every other comment and the layout are kept.
 A file in Chain33's dialect (every fork value a plain integer) only takes
 plain integers, since Chain33 would refuse to start with anything else;
 --dialect forkgate allows time, version and parent activations.`,
@@ -493,7 +607,13 @@ plain integers, since Chain33 would refuse to start with anything else;
 			if err != nil {
 				return usageErr("--dialect: %v", err)
 			}
-			out, err := forkfile.Set(f, forkfile.SetRequest{Key: args[1], Value: args[2], Note: note, Date: date, Dialect: d})
+			req := forkfile.SetRequest{Key: args[1], Value: args[2], Note: note, Date: date, Dialect: d}
+			var out []byte
+			if strings.HasPrefix(args[1], "mver.") {
+				out, err = forkfile.SetParam(f, req)
+			} else {
+				out, err = forkfile.Set(f, req)
+			}
 			if err != nil {
 				return usageErr("%s: %v", args[0], err)
 			}

@@ -167,3 +167,58 @@ func TestConfigTwoFileLayout(t *testing.T) {
 		t.Errorf("a key in both files: exit %d, %v", exitCode(err), err)
 	}
 }
+
+// TestConfigLintAdoption: rules are selected by id, a baseline accepts
+// today's findings so only new ones fail, the output groups by rule, and
+// the chain33 dialect names forkgate-only values.
+func TestConfigLintAdoption(t *testing.T) {
+	src, err := os.ReadFile("../../forkfile/testdata/chain33.para.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeCfg(t, "para.toml", string(src))
+	out, err := runForkgate(t, "config", "lint", p)
+	if exitCode(err) != 1 || !strings.Contains(out, "fork-note (error): 8\n") || !strings.Contains(out, "... and 5 more") {
+		t.Fatalf("grouped output: exit %d\n%s", exitCode(err), out)
+	}
+	if out, err := runForkgate(t, "config", "lint", p, "--disable", "fork-note,change-record"); err != nil {
+		t.Errorf("--disable: %v\n%s", err, out)
+	}
+	if out, err := runForkgate(t, "config", "lint", p, "--enable", "change-record", "--format", "json"); exitCode(err) != 1 || !strings.Contains(out, `"errors": 1`) {
+		t.Errorf("--enable: exit %d\n%s", exitCode(err), out)
+	}
+	if _, err := runForkgate(t, "config", "lint", p, "--disable", "fork-notes"); exitCode(err) != 2 || !strings.Contains(err.Error(), "unknown rule") {
+		t.Errorf("unknown rule: %v", err)
+	}
+	bl := filepath.Join(t.TempDir(), "lint-baseline.json")
+	if _, err := runForkgate(t, "config", "lint", p, "--write-baseline", bl); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runForkgate(t, "config", "lint", p, "--baseline", bl)
+	if err != nil || !strings.Contains(out, "0 error(s), 0 warning(s), 9 accepted by the baseline") {
+		t.Fatalf("with the baseline: %v\n%s", err, out)
+	}
+	// A new fork without a note is a new finding; the accepted ones stay
+	// accepted although every line below it moved.
+	edited := strings.Replace(string(src), "[fork.system]\n", "[fork.system]\nForkNewThing = 100\n", 1)
+	if err := os.WriteFile(p, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runForkgate(t, "config", "lint", p, "--baseline", bl, "--format", "json")
+	var rep struct {
+		Accepted int `json:"accepted"`
+		Findings []struct {
+			Fork string `json:"fork"`
+		} `json:"findings"`
+	}
+	if exitCode(err) != 1 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Findings) != 1 || rep.Findings[0].Fork != "system.ForkNewThing" || rep.Accepted != 9 {
+		t.Errorf("new finding over the baseline: exit %d\n%s", exitCode(err), out)
+	}
+	ext := writeCfg(t, "ext.toml", "# 2026-12-01 start\n[fork.system]\n# a\nA = { time = 5 }\n")
+	if _, err := runForkgate(t, "config", "lint", ext); err != nil {
+		t.Errorf("forkgate dialect lints clean: %v", err)
+	}
+	if out, err := runForkgate(t, "config", "lint", ext, "--dialect", "chain33"); exitCode(err) != 1 || !strings.Contains(out, "[dialect]") {
+		t.Errorf("--dialect chain33: exit %d\n%s", exitCode(err), out)
+	}
+}

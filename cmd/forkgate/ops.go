@@ -71,17 +71,7 @@ what to do); 2 for unusable input.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			if format == "json" {
-				if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
-					return err
-				}
-			} else {
-				printOps(cmd.OutOrStdout(), rep)
-			}
-			if !rep.OK {
-				return findings()
-			}
-			return nil
+			return emit(cmd, format, rep, func(w io.Writer) { printOps(w, rep) }, rep.OK)
 		},
 	}
 	c.Flags().StringVar(&docPath, "doc", "", "the chain's upgrade document (JSON) (required)")

@@ -75,3 +75,19 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// emit writes a report as JSON or text, and turns a report with findings
+// into exit code 1.
+func emit(cmd *cobra.Command, format string, v any, text func(io.Writer), ok bool) error {
+	if format == "json" {
+		if err := writeJSON(cmd.OutOrStdout(), v); err != nil {
+			return err
+		}
+	} else {
+		text(cmd.OutOrStdout())
+	}
+	if !ok {
+		return findings()
+	}
+	return nil
+}
