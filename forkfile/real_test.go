@@ -174,6 +174,15 @@ func TestRealChain33Files(t *testing.T) {
 				lists++
 			}
 		}
+		// config fmt keeps every value (and so every list) as it was.
+		formatted, err := Canonical(src)
+		if err != nil {
+			t.Errorf("%s: fmt: %v", path, err)
+		} else if g, err := Read(path, formatted); err != nil {
+			t.Errorf("%s: formatted file does not read: %v", path, err)
+		} else if valuesOf(g) != valuesOf(f) {
+			t.Errorf("%s: fmt changed values:\n%s\nbefore:\n%s", path, valuesOf(g), valuesOf(f))
+		}
 		forks += nFork
 		params += nMver
 	}
@@ -245,4 +254,17 @@ func TestRealTwoFileLayout(t *testing.T) {
 	if _, err := Merge(pnode, pforks); err != nil {
 		t.Errorf("plugin chain33.toml + chain33.fork.toml: %v", err)
 	}
+}
+
+// valuesOf lists a file's forks and parameters, without positions.
+func valuesOf(f *File) string {
+	var out []string
+	for _, it := range f.Items {
+		out = append(out, it.Key()+"="+FormatActivation(it.Activation, it.Domain))
+	}
+	for _, p := range f.Params {
+		out = append(out, p.Name+"@"+p.Fork+"="+p.Value.Text)
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
 }

@@ -226,20 +226,9 @@ func (s *scanner) str(e ast.Expr, en env, depth int) (string, bool) {
 			v, err := strconv.Unquote(x.Value)
 			return v, err == nil
 		}
-	case *ast.Ident:
-		if v, ok := en.locals[x.Name]; ok {
-			return s.str(v, env{pkg: en.pkg, imports: en.imports}, depth+1)
-		}
-		if v, ok := s.consts[en.pkg][x.Name]; ok {
-			return s.str(v, env{pkg: en.pkg, imports: en.imports}, depth+1)
-		}
-	case *ast.SelectorExpr:
-		if p, ok := x.X.(*ast.Ident); ok {
-			if dir, ok := en.imports[p.Name]; ok {
-				if v, ok := s.consts[dir][x.Sel.Name]; ok {
-					return s.str(v, env{pkg: dir}, depth+1)
-				}
-			}
+	case *ast.Ident, *ast.SelectorExpr:
+		if v, ven, ok := s.resolve(x, en); ok {
+			return s.str(v, ven, depth+1)
 		}
 	case *ast.BinaryExpr:
 		if x.Op == token.ADD {
@@ -274,23 +263,36 @@ func (s *scanner) integer(e ast.Expr, en env, depth int) (int64, bool) {
 		if id, ok := x.Fun.(*ast.Ident); ok && len(x.Args) == 1 && strings.HasPrefix(id.Name, "int") {
 			return s.integer(x.Args[0], en, depth+1)
 		}
+	case *ast.Ident, *ast.SelectorExpr:
+		if v, ven, ok := s.resolve(x, en); ok {
+			return s.integer(v, ven, depth+1)
+		}
+	}
+	return 0, false
+}
+
+// resolve follows an identifier (a local assigned before, or a package
+// constant or variable) or a selector into another scanned package to the
+// expression that defines it.
+func (s *scanner) resolve(e ast.Expr, en env) (ast.Expr, env, bool) {
+	switch x := e.(type) {
 	case *ast.Ident:
 		if v, ok := en.locals[x.Name]; ok {
-			return s.integer(v, env{pkg: en.pkg, imports: en.imports}, depth+1)
+			return v, env{pkg: en.pkg, imports: en.imports}, true
 		}
 		if v, ok := s.consts[en.pkg][x.Name]; ok {
-			return s.integer(v, env{pkg: en.pkg, imports: en.imports}, depth+1)
+			return v, env{pkg: en.pkg, imports: en.imports}, true
 		}
 	case *ast.SelectorExpr:
 		if p, ok := x.X.(*ast.Ident); ok {
 			if dir, ok := en.imports[p.Name]; ok {
 				if v, ok := s.consts[dir][x.Sel.Name]; ok {
-					return s.integer(v, env{pkg: dir}, depth+1)
+					return v, env{pkg: dir}, true
 				}
 			}
 		}
 	}
-	return 0, false
+	return nil, env{}, false
 }
 
 // calls finds the registrations in one file, function by function, with the
