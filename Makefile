@@ -28,7 +28,7 @@ rehearse: build build-old
 # test is what CI runs (.ci/run). Fuzz tests run on their seed corpus here;
 # `make fuzz` runs them for longer.
 test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 20m ./...
 
 # browser installs Debian's Chromium for the dashboard's browser test
 # (dashboard/TestDashboardInChromium skips, saying so, without it). CI runs it.

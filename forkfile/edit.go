@@ -52,13 +52,7 @@ func Set(f *File, req SetRequest) ([]byte, error) {
 		}
 	}
 	section := (&Item{Scope: scope}).Section()
-	noteLines := func(indent string) string {
-		var b strings.Builder
-		for _, l := range strings.Split(strings.TrimSpace(req.Note), "\n") {
-			b.WriteString(indent + "# " + strings.TrimSpace(l) + "\n")
-		}
-		return b.String()
-	}
+	noteLines := func(indent string) string { return noteText(req.Note, indent) }
 	action := "set"
 	if target != nil {
 		e := target.Entry
@@ -82,13 +76,7 @@ func Set(f *File, req SetRequest) ([]byte, error) {
 	}
 
 	record := fmt.Sprintf("# %s %s %s = %s under %s: %s\n", req.Date, action, name, value, section, firstLine(req.Note))
-	if n := len(f.Record); n > 0 {
-		// keep the entries together: insert after the last dated one
-		at := lineEnd(src, f.Doc.LineStart(f.Record[n-1].Pos.Line))
-		edits = append(edits, splice{at: at, end: at, text: record})
-	} else {
-		edits = append(edits, splice{at: 0, end: 0, text: "# Change record (newest last)\n" + record + "\n"})
-	}
+	edits = append(edits, recordEdit(f, record))
 
 	out := apply(src, edits)
 	// Read the result back: the edit must leave a valid file that says what
@@ -104,6 +92,102 @@ func Set(f *File, req SetRequest) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("internal error: %s did not read back as %s", req.Key, value)
+}
+
+func noteText(note, indent string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(note), "\n") {
+		b.WriteString(indent + "# " + strings.TrimSpace(l) + "\n")
+	}
+	return b.String()
+}
+
+// recordEdit adds a dated line to the change record: after its last dated
+// entry, or as a new record at the top.
+func recordEdit(f *File, line string) splice {
+	if n := len(f.Record); n > 0 {
+		at := lineEnd(f.Doc.Src, f.Doc.LineStart(f.Record[n-1].Pos.Line))
+		return splice{at: at, end: at, text: line}
+	}
+	return splice{at: 0, end: 0, text: "# Change record (newest last)\n" + line + "\n"}
+}
+
+// SetParam returns the file's bytes with one [mver] parameter set to a TOML
+// value (a string, a list such as ["1A", "1B"], a number…) written as given,
+// its note above it and a dated record line; every other byte is kept. The
+// key is the full path, "mver.exec.sub.exchange.banks" or
+// "mver.exec.sub.exchange.ForkFix.banks" for the value from a fork on.
+func SetParam(f *File, req SetRequest) ([]byte, error) {
+	if strings.TrimSpace(req.Note) == "" {
+		return nil, fmt.Errorf("a note is required: say what the change does and why (--note)")
+	}
+	path := strings.Split(req.Key, ".")
+	if len(path) < 2 || path[0] != "mver" {
+		return nil, fmt.Errorf("parameter %q must be a path under mver, e.g. mver.exec.sub.exchange.banks", req.Key)
+	}
+	for _, p := range path {
+		if p == "" || strings.ContainsAny(p, " \t\"'[]=#") {
+			return nil, fmt.Errorf("parameter %q: write each part of the path as a bare key", req.Key)
+		}
+	}
+	value := strings.TrimSpace(req.Value)
+	vd, err := Parse("value", []byte("X = "+value+"\n"))
+	if err != nil || len(vd.Entries) != 1 {
+		return nil, fmt.Errorf("%q is not a TOML value; quote strings (\"text\") and write lists as [\"a\", \"b\"]", req.Value)
+	}
+	want := CanonicalValue(vd.Entries[0].Value)
+	src := f.Doc.Src
+	var edits []splice
+	var target *Entry
+	for i := range f.Doc.Entries {
+		if strings.Join(f.Doc.Entries[i].Key, ".") == req.Key {
+			target = &f.Doc.Entries[i]
+		}
+	}
+	table, key := path[:len(path)-1], path[len(path)-1]
+	header := "[" + strings.Join(table, ".") + "]"
+	action := "set"
+	if target != nil {
+		if !hasNote(target.Above, req.Note) {
+			edits = append(edits, splice{at: target.LineStart, end: target.LineStart, text: noteText(req.Note, leadingSpace(src[target.LineStart:]))})
+		}
+		edits = append(edits, splice{at: target.Value.Start, end: target.Value.End, text: value})
+	} else {
+		action = "add"
+		line := noteText(req.Note, "") + key + " = " + value + "\n"
+		at := -1
+		for _, t := range f.Doc.Tables {
+			if !t.Array && strings.Join(t.Key, ".") == strings.Join(table, ".") {
+				at = lineEnd(src, f.Doc.LineStart(t.Pos.Line))
+			}
+		}
+		for _, e := range f.Doc.Entries {
+			if len(e.Key) == len(path) && strings.Join(e.Key[:len(table)], ".") == strings.Join(table, ".") && at >= 0 {
+				at = max(at, lineEnd(src, e.Value.End))
+			}
+		}
+		if at >= 0 {
+			edits = append(edits, splice{at: at, end: at, text: line})
+		} else {
+			pre := ""
+			if len(src) > 0 && src[len(src)-1] != '\n' {
+				pre = "\n"
+			}
+			edits = append(edits, splice{at: len(src), end: len(src), text: pre + "\n" + header + "\n" + line})
+		}
+	}
+	edits = append(edits, recordEdit(f, fmt.Sprintf("# %s %s %s = %s: %s\n", req.Date, action, req.Key, want, firstLine(req.Note))))
+	out := apply(src, edits)
+	nf, err := Read(f.Doc.File, out)
+	if err != nil {
+		return nil, fmt.Errorf("the edited file does not read back: %v", err)
+	}
+	for _, e := range nf.Doc.Entries {
+		if strings.Join(e.Key, ".") == req.Key && CanonicalValue(e.Value) == want {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("internal error: %s did not read back as %s", req.Key, want)
 }
 
 type splice struct {

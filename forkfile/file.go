@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -107,8 +108,9 @@ func Read(name string, src []byte) (*File, error) {
 	}
 	versions := map[string]*schedule.VersionParams{}
 	var versionOrder []string
-	var mver []Entry
-	for _, e := range d.Entries {
+	var mver []int // indices into d.Entries; entries are large, so not copied
+	for i := range d.Entries {
+		e := &d.Entries[i]
 		switch {
 		case len(e.Key) == 1 && e.Key[0] == "Title":
 			f.Title = e.Value.Data
@@ -120,12 +122,12 @@ func Read(name string, src []byte) (*File, error) {
 			}
 			f.ParentStart = n
 		case e.Key[0] == "fork":
-			it, ok := f.item(e, bad)
+			it, ok := f.item(*e, bad)
 			if ok {
 				f.Items = append(f.Items, it)
 			}
 		case e.Key[0] == "mver":
-			mver = append(mver, e) // needs every fork name first
+			mver = append(mver, i) // needs every fork name first
 		case len(e.Key) == 4 && e.Key[0] == "signal" && e.Key[1] == "version":
 			idx := e.Key[2]
 			v := versions[idx]
@@ -134,14 +136,14 @@ func Read(name string, src []byte) (*File, error) {
 				versions[idx] = v
 				versionOrder = append(versionOrder, idx)
 			}
-			setVersionField(v, e, bad)
+			setVersionField(v, *e, bad)
 		case e.Key[0] == "signal":
 			bad(e.Pos, "unexpected key %s; declare versions as [[signal.version]] tables", strings.Join(e.Key, "."))
 		}
 	}
 	f.indexForks()
-	for _, e := range mver {
-		f.param(e, bad)
+	for _, i := range mver {
+		f.param(d.Entries[i], bad)
 	}
 	for _, idx := range versionOrder {
 		f.Versions = append(f.Versions, *versions[idx])
@@ -372,8 +374,11 @@ func writeCanonical(b *strings.Builder, v Value) {
 			b.WriteString("{}")
 			return
 		}
+		// A table's keys are unordered: reordering them is no change.
+		members := append([]Entry(nil), v.Inline...)
+		sort.SliceStable(members, func(i, j int) bool { return strings.Join(members[i].Key, ".") < strings.Join(members[j].Key, ".") })
 		b.WriteString("{ ")
-		for i, e := range v.Inline {
+		for i, e := range members {
 			if i > 0 {
 				b.WriteString(", ")
 			}

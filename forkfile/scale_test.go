@@ -112,3 +112,17 @@ func BenchmarkRead(b *testing.B) {
 		})
 	}
 }
+
+// TestWriteScaleFiles writes the benchmark's 1, 10 and 50 MB configs to
+// $FORKGATE_SCALE_DIR, to time the command line on them (docs/benchmarks.md).
+func TestWriteScaleFiles(t *testing.T) {
+	dir := os.Getenv("FORKGATE_SCALE_DIR")
+	if dir == "" {
+		t.Skip("set FORKGATE_SCALE_DIR to write the scale configs")
+	}
+	for _, mb := range []int{1, 10, 50} {
+		if err := os.WriteFile(fmt.Sprintf("%s/scale-%dmb.toml", dir, mb), synthConfig(mb<<20), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

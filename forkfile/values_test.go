@@ -152,3 +152,39 @@ func TestDialect(t *testing.T) {
 		t.Errorf("forkgate-only findings: %v", fs)
 	}
 }
+
+// TestSetParam: a list parameter set in place keeps the rest of the file;
+// a new one goes into its table, or a new table.
+func TestSetParam(t *testing.T) {
+	f := mustRead(t, "ex.toml", exchangeOld)
+	out, err := SetParam(f, SetRequest{Key: "mver.exec.sub.exchange.ForkFix.banks", Value: `["1BankA", "1BankD"]`, Note: "new recipient", Date: "2026-12-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# Change record (newest last)\n# 2026-12-01 set mver.exec.sub.exchange.ForkFix.banks = [\"1BankA\", \"1BankD\"]: new recipient\n\n" +
+		strings.Replace(exchangeOld, "[mver.exec.sub.exchange.ForkFix]\nbanks = [\n  \"1BankA\", # the first\n  \"1BankC\",\n]",
+			"[mver.exec.sub.exchange.ForkFix]\n# new recipient\nbanks = [\"1BankA\", \"1BankD\"]", 1)
+	if string(out) != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+	g := mustRead(t, "ex.toml", string(out))
+	if d := Diff(f, g); len(d) != 1 || d[0].New != `["1BankA", "1BankD"]` {
+		t.Errorf("diff after set: %+v", d)
+	}
+	out, err = SetParam(f, SetRequest{Key: "mver.exec.sub.exchange.fee", Value: `"0.1%"`, Note: "fee", Date: "2026-12-01"})
+	if err != nil || !strings.Contains(string(out), "name = 'ex'\n# fee\nfee = \"0.1%\"\n[mver.exec.sub.exchange.ForkFix]") {
+		t.Errorf("add to a table: %v\n%s", err, out)
+	}
+	out, err = SetParam(f, SetRequest{Key: "mver.mempool.maxTxFee", Value: "1000", Note: "cap", Date: "2026-12-01"})
+	if err != nil || !strings.HasSuffix(string(out), "\n[mver.mempool]\n# cap\nmaxTxFee = 1000\n") {
+		t.Errorf("new table: %v\n%s", err, out)
+	}
+	for _, bad := range []string{"[1, ", "bare words", ""} {
+		if _, err := SetParam(f, SetRequest{Key: "mver.x.y", Value: bad, Note: "n", Date: "2026-12-01"}); err == nil {
+			t.Errorf("value %q accepted", bad)
+		}
+	}
+	if _, err := SetParam(f, SetRequest{Key: "mver.exec.sub.exchange.banks", Value: "1", Note: ""}); err == nil {
+		t.Error("no note accepted")
+	}
+}

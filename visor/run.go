@@ -240,8 +240,10 @@ func (s *supervisor) run(ctx context.Context) error {
 			s.status("stopped", fmt.Sprintf("the node exited with code %d", c.code), 0)
 			return fail(c.code, "the node exited with code %d at height %d and release %s still fits the data: not an upgrade halt, not restarting", c.code, st.Height, cur)
 		}
-		s.logf("the node stopped at height %d (exit %d); protocol version %d is active from %d: switching %s -> %s", st.Height, c.code, st.ProtocolVersion, st.Height+1, cur, next.Version)
-		c = nil
+		s.logf("the node stopped at height %d (exit %d); protocol version %d is active from %d: switching %s -> %s", st.Height, c.code, needOf(st).Active, st.Height+1, cur, next.Version)
+		if c, err = s.switchTo(ctx, cur, next.Version, st); err != nil {
+			return err
+		}
 	}
 }
 

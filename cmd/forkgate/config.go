@@ -583,8 +583,11 @@ func newSetCmd() *cobra.Command {
 		Long: `set changes one fork item (NAME is ForkX for [fork.system] or exec.ForkX for
 [fork.sub.exec]; a missing item is added to its section). VALUE is a height,
 -1 or "never", "genesis", or an inline table such as "{ time = 1767225600 }".
-The note goes directly above the item and a dated line is added to the change
-record at the top. Every other comment and the layout are kept.
+A NAME under mver (mver.exec.sub.exchange.banks, or
+mver.exec.sub.exchange.ForkFix.banks for the value from a fork on) sets a
+height-versioned parameter to any TOML value, written as given: a string
+("text"), a list (["1A", "1B"]), a number. The note goes directly above the
+item and a dated line is added to the change record at the top. Every other comment and the layout are kept.
 A file in Chain33's dialect (every fork value a plain integer) only takes
 plain integers, since Chain33 would refuse to start with anything else;
 --dialect forkgate allows time, version and parent activations.`,
@@ -604,7 +607,13 @@ plain integers, since Chain33 would refuse to start with anything else;
 			if err != nil {
 				return usageErr("--dialect: %v", err)
 			}
-			out, err := forkfile.Set(f, forkfile.SetRequest{Key: args[1], Value: args[2], Note: note, Date: date, Dialect: d})
+			req := forkfile.SetRequest{Key: args[1], Value: args[2], Note: note, Date: date, Dialect: d}
+			var out []byte
+			if strings.HasPrefix(args[1], "mver.") {
+				out, err = forkfile.SetParam(f, req)
+			} else {
+				out, err = forkfile.Set(f, req)
+			}
 			if err != nil {
 				return usageErr("%s: %v", args[0], err)
 			}

@@ -272,3 +272,50 @@ func testNet(t *testing.T, o network.Options) *network.Network {
 	t.Cleanup(nw.Down)
 	return nw
 }
+
+// TestNetHaltConsensusPath: a validator that is in sync when the version
+// activates meets the halt in CometBFT's consensus (where a returned error
+// would be recovered as CONSENSUS FAILURE and leave the process running):
+// it still exits 3 with upgrade-info.json, path "consensus", its state one
+// below the activation height; switched to the new binary, it replays that
+// block and rejoins, and every node agrees.
+func TestNetHaltConsensusPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four node processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "net")
+	f, err := network.Init(dir, network.Options{Validators: 4, Binaries: []string{os.Args[0]}, Env: []string{envChild + "=1"}, SignalVersion: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Nodes[3].RunArgs = []string{"--implemented", "1"} // n3 runs the old release
+	if err := f.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	nw, err := network.Up(ctx, dir, network.UpOptions{WaitHeight: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nw.Down)
+	code, err := nw.WaitExit(ctx, "n3", 90*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := node.ReadUpgradeInfo(filepath.Join(dir, "n3"))
+	if code != 3 || err != nil || info == nil || info.Path != "consensus" || info.StateHeight != info.Height-1 || info.Version != 2 {
+		t.Fatalf("n3: exit %d, upgrade-info %+v, %v", code, info, err)
+	}
+	if err := nw.Perturb("n3", network.SwitchBinary, os.Args[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := nw.WaitHeight(ctx, nil, info.Height+5, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	nw.Down()
+	a, err := network.CompareStores(dir)
+	if err != nil || !a.Agree() || a.Heights < info.Height {
+		t.Fatalf("agreement %+v, %v", a, err)
+	}
+}
