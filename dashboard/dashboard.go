@@ -70,7 +70,7 @@ func New(w *fleet.Watcher, o Options) *Server {
 		},
 		"join":   strings.Join,
 		"chains": chainsOf,
-		"time": func(t time.Time) string { return t.UTC().Format("15:04:05") },
+		"time":   func(t time.Time) string { return t.UTC().Format("15:04:05") },
 	}).ParseFS(files, "page.html"))
 	s.mux.HandleFunc("GET /{$}", s.page)
 	s.mux.HandleFunc("GET /events", s.events)
