@@ -74,10 +74,7 @@ func Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	if o.App == "" {
 		o.App = "forkgate"
 	}
-	log := o.Log
-	if log == nil {
-		log = io.Discard
-	}
+	log := syncWriter(o.Log)
 	runArgs := append([]string{}, o.Binary.RunArgs...)
 	switch o.App {
 	case "forkgate":

@@ -104,10 +104,7 @@ func Rehearse(ctx context.Context, o RehearseOptions) (rep *Report, err error) {
 	if o.After == 0 {
 		o.After = 20
 	}
-	log := o.Log
-	if log == nil {
-		log = io.Discard
-	}
+	log := syncWriter(o.Log)
 	dir := o.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "forkgate-rehearse-"); err != nil {

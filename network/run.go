@@ -75,10 +75,7 @@ func Up(ctx context.Context, dir string, opts UpOptions) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	nw := &Network{Dir: dir, File: f, relay: newRelay(), log: opts.Log, done: make(chan struct{})}
-	if nw.log == nil {
-		nw.log = io.Discard
-	}
+	nw := &Network{Dir: dir, File: f, relay: newRelay(), log: syncWriter(opts.Log), done: make(chan struct{})}
 	n := len(f.Nodes)
 	nw.p2p, nw.rpc = make([]string, n), make([]string, n)
 	for i := range n {
@@ -525,4 +522,27 @@ func (nw *Network) Height(ctx context.Context) int64 {
 		h = max(h, s.Height)
 	}
 	return h
+}
+
+// syncWriter serialises writes to w (nil: discard): node exits are
+// reported from their own goroutines.
+func syncWriter(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	if _, ok := w.(*lockedWriter); ok {
+		return w
+	}
+	return &lockedWriter{w: w}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
