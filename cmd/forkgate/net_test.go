@@ -186,6 +186,15 @@ func TestNetValidatorSetChange(t *testing.T) {
 	if vals := rpcValidators(t, nw, changed); len(vals) != 3 || vals[dropped] {
 		t.Fatalf("validators at %d: %v; want the outsider in and %s out", changed, vals, names[dropped])
 	}
+	// net status shows the change: the outsider's node has power, the
+	// dropped one's none.
+	power := map[string]int64{}
+	for _, s := range nw.Status(ctx) {
+		power[s.Producer] = s.VotingPower
+	}
+	if power[names[outsider]] != 10 || power[names[dropped]] != 0 {
+		t.Fatalf("voting power by producer %v: want %s 10 and %s 0", power, names[outsider], names[dropped])
+	}
 	if err := nw.WaitHeight(ctx, nil, changed+12, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
