@@ -28,6 +28,7 @@ type fake struct {
 	down    bool
 	forks   []nodestatus.ForkInfo
 	visor   *nodestatus.Visor
+	genesis string
 }
 
 func (f fake) hash(h int64) string {
@@ -45,7 +46,7 @@ func (f fake) start(t *testing.T) Target {
 	}
 	st := &nodestatus.Status{Format: nodestatus.StatusFormat, ChainID: "c", Title: "main", Height: f.height, StateHash: f.hash(f.height),
 		AppVersion: f.version, BinarySHA256: f.sha, ScheduleHash: f.sched, Halt: f.halt, Implemented: 2, ProtocolVersion: 1,
-		Forks: nodestatus.ForksStatus{All: f.forks}, Visor: f.visor}
+		Forks: nodestatus.ForksStatus{All: f.forks}, Visor: f.visor, GenesisHash: f.genesis}
 	srv, err := nodestatus.ServeWith("127.0.0.1:0", func() (*nodestatus.Status, error) { return st, nil }, nodestatus.Options{
 		Hashes: func(from, to int64) ([]nodestatus.HeightHash, error) {
 			var out []nodestatus.HeightHash
@@ -324,5 +325,29 @@ func TestDiskCheck(t *testing.T) {
 		if (res.Result == Fail) != tc.fail || (tc.fail && !strings.Contains(res.Findings[0].Message, "a copy of its data needs")) {
 			t.Errorf("margin %d: %+v", tc.margin, res)
 		}
+	}
+}
+
+// TestTwoChainsAreNotCompared: nodes of two chains (other genesis hashes)
+// each agree within their chain; the fleet agrees, with a group per chain.
+func TestTwoChainsAreNotCompared(t *testing.T) {
+	chain := func(name, genesis string, split int64) fake {
+		f := postNode(name, 30)
+		f.genesis, f.splitAt = genesis, split
+		return f
+	}
+	var targets []Target
+	for _, f := range []fake{chain("a0", "ga", 0), chain("a1", "ga", 0), chain("b0", "gb", 1), chain("b1", "gb", 1), chain("b2", "gb", 1)} {
+		targets = append(targets, f.start(t))
+	}
+	a := Agree(context.Background(), Collect(context.Background(), targets, time.Second), &HTTPHasher{})
+	if !a.Agree || len(a.Groups) != 2 || len(a.Splits) != 0 {
+		t.Fatalf("%+v", a)
+	}
+	// A split inside chain b is still found, at its height.
+	targets[4] = chain("b2", "gb", 0).start(t) // b2 holds chain a's history under b's genesis: split at 1
+	a = Agree(context.Background(), Collect(context.Background(), targets, time.Second), &HTTPHasher{})
+	if a.Agree || a.SplitHeight != 1 || len(a.Splits) != 1 || strings.Join(a.Splits[0].Minority, ",") != "b2" {
+		t.Fatalf("%+v", a)
 	}
 }

@@ -199,6 +199,21 @@ func (nw *Network) rpcHeight(ctx context.Context, i int) (int64, error) {
 	return strconv.ParseInt(st.Result.SyncInfo.Height, 10, 64)
 }
 
+// rpcPower is node i's voting power in CometBFT's current validator set.
+func (nw *Network) rpcPower(ctx context.Context, i int) (int64, error) {
+	var st struct {
+		Result struct {
+			ValidatorInfo struct {
+				Power string `json:"voting_power"`
+			} `json:"validator_info"`
+		} `json:"result"`
+	}
+	if err := nw.rpcGet(ctx, i, "/status", &st); err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(st.Result.ValidatorInfo.Power, 10, 64)
+}
+
 func (nw *Network) rpcBlockTxs(ctx context.Context, i int, h int64) (int, error) {
 	var b struct {
 		Result struct {

@@ -395,6 +395,9 @@ type NodeStatus struct {
 	ProtocolVersion uint32                  `json:"protocol_version"`
 	Signalled       uint32                  `json:"signalled"` // the version its producer last signalled
 	UpgradeNeeded   *nodestatus.UpgradeInfo `json:"upgrade_needed,omitempty"`
+	// VotingPower is the node's power in CometBFT's current validator set
+	// (0: a full node, not elected; from its RPC while it runs).
+	VotingPower int64 `json:"voting_power"`
 	// Activations are the protocol versions active at the node's height and
 	// the heights they activated at.
 	Activations []Activation `json:"activations,omitempty"`
@@ -426,6 +429,9 @@ func (nw *Network) Status(ctx context.Context) []NodeStatus {
 			nw.mu.Unlock()
 			live := ns.State == StateRunning
 			fillStatus(ctx, &ns, nw.home(i), live, ns.State == StatePaused)
+			if live && nw.rpc != nil {
+				ns.VotingPower, _ = nw.rpcPower(ctx, i)
+			}
 			out[i] = ns
 		}()
 	}

@@ -182,7 +182,7 @@ func printFleet(w io.Writer, rep *fleet.Report) {
 		}
 		fmt.Fprintf(w, "  %-10s %-12s %8d %6d %-10s %-14s %s\n", n.Name, n.State, n.Height, n.Behind, n.AppVersion, n.Upgrade, hash)
 	}
-	if a := rep.Agreement; len(a.Groups) > 1 {
+	if a := rep.Agreement; !a.Agree && len(a.Groups) > 1 {
 		for i, g := range a.Groups {
 			fmt.Fprintf(w, "  group %d: %s\n", i+1, strings.Join(g, ","))
 		}
