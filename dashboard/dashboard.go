@@ -68,8 +68,9 @@ func New(w *fleet.Watcher, o Options) *Server {
 			}
 			return min(120, n*120/d)
 		},
-		"join": strings.Join,
-		"time": func(t time.Time) string { return t.UTC().Format("15:04:05") },
+		"join":   strings.Join,
+		"chains": chainsOf,
+		"time":   func(t time.Time) string { return t.UTC().Format("15:04:05") },
 	}).ParseFS(files, "page.html"))
 	s.mux.HandleFunc("GET /{$}", s.page)
 	s.mux.HandleFunc("GET /events", s.events)
@@ -78,6 +79,9 @@ func New(w *fleet.Watcher, o Options) *Server {
 		json.NewEncoder(rw).Encode(s.w.Last())
 	})
 	if w.Metrics != nil {
+		if o.Campaign != nil {
+			w.Metrics.Registry.MustRegister(partiesCollector{o.Campaign})
+		}
 		s.mux.Handle("GET /metrics", w.Metrics.Handler())
 	}
 	return s
@@ -115,6 +119,33 @@ func (s *Server) view(rep *fleet.Report) view {
 		v.Campaign = rows
 	}
 	return v
+}
+
+// chainView is one chain's nodes.
+type chainView struct {
+	Title string
+	Nodes []fleet.NodeReport
+}
+
+// chainsOf groups a report's nodes by chain title, in the order they come
+// (unreachable nodes, which report none, form their own group).
+func chainsOf(rep *fleet.Report) []chainView {
+	var out []chainView
+	idx := map[string]int{}
+	for _, n := range rep.Nodes {
+		title := n.Title
+		if !n.Reachable && title == "" {
+			title = "(not answering)"
+		}
+		i, ok := idx[title]
+		if !ok {
+			i = len(out)
+			idx[title] = i
+			out = append(out, chainView{Title: title})
+		}
+		out[i].Nodes = append(out[i].Nodes, n)
+	}
+	return out
 }
 
 func (s *Server) render(name string, rep *fleet.Report) ([]byte, error) {

@@ -28,6 +28,7 @@ type fake struct {
 	down    bool
 	forks   []nodestatus.ForkInfo
 	visor   *nodestatus.Visor
+	genesis string
 }
 
 func (f fake) hash(h int64) string {
@@ -45,7 +46,7 @@ func (f fake) start(t *testing.T) Target {
 	}
 	st := &nodestatus.Status{Format: nodestatus.StatusFormat, ChainID: "c", Title: "main", Height: f.height, StateHash: f.hash(f.height),
 		AppVersion: f.version, BinarySHA256: f.sha, ScheduleHash: f.sched, Halt: f.halt, Implemented: 2, ProtocolVersion: 1,
-		Forks: nodestatus.ForksStatus{All: f.forks}, Visor: f.visor}
+		Forks: nodestatus.ForksStatus{All: f.forks}, Visor: f.visor, GenesisHash: f.genesis}
 	srv, err := nodestatus.ServeWith("127.0.0.1:0", func() (*nodestatus.Status, error) { return st, nil }, nodestatus.Options{
 		Hashes: func(from, to int64) ([]nodestatus.HeightHash, error) {
 			var out []nodestatus.HeightHash
@@ -324,5 +325,65 @@ func TestDiskCheck(t *testing.T) {
 		if (res.Result == Fail) != tc.fail || (tc.fail && !strings.Contains(res.Findings[0].Message, "a copy of its data needs")) {
 			t.Errorf("margin %d: %+v", tc.margin, res)
 		}
+	}
+}
+
+// TestTwoChainsAreNotCompared: nodes of two chains (other genesis hashes)
+// each agree within their chain; the fleet agrees, with a group per chain.
+func TestTwoChainsAreNotCompared(t *testing.T) {
+	chain := func(name, genesis string, split int64) fake {
+		f := postNode(name, 30)
+		f.genesis, f.splitAt = genesis, split
+		return f
+	}
+	var targets []Target
+	for _, f := range []fake{chain("a0", "ga", 0), chain("a1", "ga", 0), chain("b0", "gb", 1), chain("b1", "gb", 1), chain("b2", "gb", 1)} {
+		targets = append(targets, f.start(t))
+	}
+	a := Agree(context.Background(), Collect(context.Background(), targets, time.Second), &HTTPHasher{})
+	if !a.Agree || len(a.Groups) != 2 || len(a.Splits) != 0 {
+		t.Fatalf("%+v", a)
+	}
+	// A split inside chain b is still found, at its height.
+	targets[4] = chain("b2", "gb", 0).start(t) // b2 holds chain a's history under b's genesis: split at 1
+	a = Agree(context.Background(), Collect(context.Background(), targets, time.Second), &HTTPHasher{})
+	if a.Agree || a.SplitHeight != 1 || len(a.Splits) != 1 || strings.Join(a.Splits[0].Minority, ",") != "b2" {
+		t.Fatalf("%+v", a)
+	}
+}
+
+// TestLocalChecksOnHomes: with homes on this machine the document's file
+// checks run through ops check: a home with the suggested config and no
+// staged binary skips the binary checks saying why; a home without a
+// config is a finding.
+func TestLocalChecksOnHomes(t *testing.T) {
+	doc, err := upgradedoc.Read(filepath.Join("..", "upgradedoc", "testdata", "golden", "UPGRADE-0.2.0-forkgate.library.main.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, broken := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(good, "config.toml"), []byte(doc.Suggested.Config), 0o644)
+	n0, n1 := preNode("n0", 20).start(t), preNode("n1", 20).start(t)
+	n0.Home = good
+	rep, err := Check(context.Background(), Collect(context.Background(), []Target{n0}, time.Second), doc, "DOC.json", "pre", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.ID == upgradedoc.CheckBinarySHA256 && (r.Result != Skipped || !strings.Contains(r.Message, "n0: no binary given and none staged")) {
+			t.Errorf("binary check: %+v", r)
+		}
+	}
+	n1.Home = broken
+	rep, err = Check(context.Background(), Collect(context.Background(), []Target{n1}, time.Second), doc, "DOC.json", "pre", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range rep.Findings() {
+		found = found || (f.Check == upgradedoc.CheckBinarySHA256 && f.Node == "n1" && strings.Contains(f.Message, "ops check of "+broken))
+	}
+	if !found {
+		t.Errorf("no finding for a home without a config: %v", rep.Findings())
 	}
 }

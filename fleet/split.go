@@ -92,9 +92,36 @@ type Split struct {
 // differ: the hash at Height differs and the one at Height-1 agrees. State
 // hashes commit to the whole state, so two nodes that split stay split, and
 // that boundary is the first divergent height.
+//
+// Nodes of different chains (another genesis hash, or chain title when a
+// node reports no genesis) are never compared: each chain has its own
+// groups, and a fleet of several chains agrees when each chain does.
 func Agree(ctx context.Context, snap Snapshot, h Hasher) Agreement {
-	nodes := snap.reachable()
 	var a Agreement
+	byChain := map[string][]Node{}
+	var chains []string
+	for _, n := range snap.reachable() {
+		k := n.Status.GenesisHash
+		if k == "" {
+			k = "title:" + n.Status.Title
+		}
+		if _, ok := byChain[k]; !ok {
+			chains = append(chains, k)
+		}
+		byChain[k] = append(byChain[k], n)
+	}
+	a.Agree = true
+	for _, k := range chains {
+		agreeChain(ctx, byChain[k], h, &a)
+	}
+	a.Agree = a.Agree && len(a.Errors) == 0
+	sort.SliceStable(a.Splits, func(i, j int) bool { return a.Splits[i].Height < a.Splits[j].Height })
+	return a
+}
+
+// agreeChain groups one chain's nodes (highest first) and adds its groups
+// and splits to a.
+func agreeChain(ctx context.Context, nodes []Node, h Hasher, a *Agreement) {
 	type group struct{ nodes []Node }
 	var groups []*group
 	hash := func(n Node, height int64) (string, bool) {
@@ -142,10 +169,10 @@ func Agree(ctx context.Context, snap Snapshot, h Hasher) Agreement {
 	for _, g := range groups {
 		a.Groups = append(a.Groups, names(g.nodes))
 	}
-	a.Agree = len(groups) <= 1 && len(a.Errors) == 0
 	if len(groups) <= 1 {
-		return a
+		return
 	}
+	a.Agree = false
 	maj := groups[0].nodes[0]
 	for _, g := range groups[1:] {
 		rep := g.nodes[0]
@@ -166,8 +193,6 @@ func Agree(ctx context.Context, snap Snapshot, h Hasher) Agreement {
 			a.SplitHeight = at
 		}
 	}
-	sort.SliceStable(a.Splits, func(i, j int) bool { return a.Splits[i].Height < a.Splits[j].Height })
-	return a
 }
 
 // firstDifference finds the lowest height in [1, top] where differ is

@@ -99,6 +99,24 @@ type Doc struct {
 func Parse(file string, src []byte) (*Doc, error) {
 	d := &Doc{File: file, Src: src, lines: newLineIndex(src)}
 	p := &unstable.Parser{KeepComments: true}
+	// A first pass counts the expressions, so that the large per-entry
+	// slices are allocated once instead of regrown (on a 50 MB file the
+	// copies cost more than this pass).
+	p.Reset(src)
+	var nKV, nTable, nComment int
+	for p.NextExpression() {
+		switch p.Expression().Kind {
+		case unstable.KeyValue:
+			nKV++
+		case unstable.Table, unstable.ArrayTable:
+			nTable++
+		case unstable.Comment:
+			nComment++
+		}
+	}
+	d.Entries = make([]Entry, 0, nKV)
+	d.Tables = make([]Table, 0, nTable)
+	d.Comments = make([]Comment, 0, nComment)
 	p.Reset(src)
 
 	var table []string

@@ -19,7 +19,7 @@ type Item struct {
 	Name       string
 	Activation schedule.Activation
 	Domain     schedule.Domain
-	Entry      Entry
+	Entry      *Entry // in its file's Doc.Entries
 	File       string // the file it is written in (a merged chain has several)
 }
 
@@ -109,6 +109,17 @@ func Read(name string, src []byte) (*File, error) {
 	versions := map[string]*schedule.VersionParams{}
 	var versionOrder []string
 	var mver []int // indices into d.Entries; entries are large, so not copied
+	nFork := 0
+	for i := range d.Entries {
+		switch d.Entries[i].Key[0] {
+		case "fork":
+			nFork++
+		case "mver":
+			mver = append(mver, i) // needs every fork name first
+		}
+	}
+	f.Items = make([]Item, 0, nFork)
+	f.Params = make([]schedule.ParamSetting, 0, len(mver))
 	for i := range d.Entries {
 		e := &d.Entries[i]
 		switch {
@@ -122,12 +133,12 @@ func Read(name string, src []byte) (*File, error) {
 			}
 			f.ParentStart = n
 		case e.Key[0] == "fork":
-			it, ok := f.item(*e, bad)
+			it, ok := f.item(e, bad)
 			if ok {
 				f.Items = append(f.Items, it)
 			}
 		case e.Key[0] == "mver":
-			mver = append(mver, i) // needs every fork name first
+			// read below, once every fork name is known
 		case len(e.Key) == 4 && e.Key[0] == "signal" && e.Key[1] == "version":
 			idx := e.Key[2]
 			v := versions[idx]
@@ -155,7 +166,7 @@ func Read(name string, src []byte) (*File, error) {
 	return f, nil
 }
 
-func (f *File) item(e Entry, bad func(Pos, string, ...any)) (Item, bool) {
+func (f *File) item(e *Entry, bad func(Pos, string, ...any)) (Item, bool) {
 	var scope, name string
 	switch {
 	case len(e.Key) == 3 && e.Key[1] == "system":

@@ -74,10 +74,7 @@ func Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	if o.App == "" {
 		o.App = "forkgate"
 	}
-	log := o.Log
-	if log == nil {
-		log = io.Discard
-	}
+	log := syncWriter(o.Log)
 	runArgs := append([]string{}, o.Binary.RunArgs...)
 	switch o.App {
 	case "forkgate":
@@ -200,6 +197,21 @@ func (nw *Network) rpcHeight(ctx context.Context, i int) (int64, error) {
 		return 0, err
 	}
 	return strconv.ParseInt(st.Result.SyncInfo.Height, 10, 64)
+}
+
+// rpcPower is node i's voting power in CometBFT's current validator set.
+func (nw *Network) rpcPower(ctx context.Context, i int) (int64, error) {
+	var st struct {
+		Result struct {
+			ValidatorInfo struct {
+				Power string `json:"voting_power"`
+			} `json:"validator_info"`
+		} `json:"result"`
+	}
+	if err := nw.rpcGet(ctx, i, "/status", &st); err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(st.Result.ValidatorInfo.Power, 10, 64)
 }
 
 func (nw *Network) rpcBlockTxs(ctx context.Context, i int, h int64) (int, error) {

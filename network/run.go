@@ -75,10 +75,7 @@ func Up(ctx context.Context, dir string, opts UpOptions) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	nw := &Network{Dir: dir, File: f, relay: newRelay(), log: opts.Log, done: make(chan struct{})}
-	if nw.log == nil {
-		nw.log = io.Discard
-	}
+	nw := &Network{Dir: dir, File: f, relay: newRelay(), log: syncWriter(opts.Log), done: make(chan struct{})}
 	n := len(f.Nodes)
 	nw.p2p, nw.rpc = make([]string, n), make([]string, n)
 	for i := range n {
@@ -398,6 +395,9 @@ type NodeStatus struct {
 	ProtocolVersion uint32                  `json:"protocol_version"`
 	Signalled       uint32                  `json:"signalled"` // the version its producer last signalled
 	UpgradeNeeded   *nodestatus.UpgradeInfo `json:"upgrade_needed,omitempty"`
+	// VotingPower is the node's power in CometBFT's current validator set
+	// (0: a full node, not elected; from its RPC while it runs).
+	VotingPower int64 `json:"voting_power"`
 	// Activations are the protocol versions active at the node's height and
 	// the heights they activated at.
 	Activations []Activation `json:"activations,omitempty"`
@@ -429,6 +429,9 @@ func (nw *Network) Status(ctx context.Context) []NodeStatus {
 			nw.mu.Unlock()
 			live := ns.State == StateRunning
 			fillStatus(ctx, &ns, nw.home(i), live, ns.State == StatePaused)
+			if live && nw.rpc != nil {
+				ns.VotingPower, _ = nw.rpcPower(ctx, i)
+			}
 			out[i] = ns
 		}()
 	}
@@ -525,4 +528,27 @@ func (nw *Network) Height(ctx context.Context) int64 {
 		h = max(h, s.Height)
 	}
 	return h
+}
+
+// syncWriter serialises writes to w (nil: discard): node exits are
+// reported from their own goroutines.
+func syncWriter(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	if _, ok := w.(*lockedWriter); ok {
+		return w
+	}
+	return &lockedWriter{w: w}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/forkgate/forkgate/campaign"
 	"github.com/forkgate/forkgate/dashboard"
+	"github.com/forkgate/forkgate/fleet"
 	"github.com/forkgate/forkgate/upgradedoc"
 	"github.com/spf13/cobra"
 )
@@ -76,7 +77,14 @@ logged with its evidence. campaign status prints the table.`,
 			if d.Release.Version != cp.Release {
 				return usageErr("--doc is for release %s, the campaign for %s", d.Release.Version, cp.Release)
 			}
-			ch := campaign.Chain{Title: d.Chain.Title, Doc: doc, Nodes: strings.Split(nodes, ",")}
+			abs, err := filepath.Abs(doc) // the file is read later, from anywhere
+			if err != nil {
+				return usageErr("--doc: %v", err)
+			}
+			if _, err := fleet.ParseTargets(nodes); err != nil {
+				return usageErr("--nodes: %v", err)
+			}
+			ch := campaign.Chain{Title: d.Chain.Title, Doc: abs, Nodes: strings.Split(nodes, ",")}
 			if p, err := cp.Party(args[0]); err == nil {
 				p.Chains = append(p.Chains, ch) // another chain of the same party
 			} else if err := cp.Add(campaign.Party{Name: args[0], Contact: contact, Chains: []campaign.Chain{ch}}, time.Now()); err != nil {

@@ -83,8 +83,9 @@ document's pre or post checks against the whole fleet (the regulation's
   fleet.node.halted           no node stopped for an upgrade (halted)
   fleet.node.lagging          no node more than --lag blocks behind
 
-The binary, release and config-file checks run on each node's machine:
-forkgate ops check.
+The release and binary checks read files: with --net they run through ops
+check on each home (the supervisor's staged binary, the config); otherwise
+run forkgate ops check on each node's machine.
 
 With --watch, check keeps checking every --interval, prints one line per
 check, and serves the fleet metrics (GET /metrics) and the dashboard (GET /)
@@ -182,7 +183,7 @@ func printFleet(w io.Writer, rep *fleet.Report) {
 		}
 		fmt.Fprintf(w, "  %-10s %-12s %8d %6d %-10s %-14s %s\n", n.Name, n.State, n.Height, n.Behind, n.AppVersion, n.Upgrade, hash)
 	}
-	if a := rep.Agreement; len(a.Groups) > 1 {
+	if a := rep.Agreement; !a.Agree && len(a.Groups) > 1 {
 		for i, g := range a.Groups {
 			fmt.Fprintf(w, "  group %d: %s\n", i+1, strings.Join(g, ","))
 		}

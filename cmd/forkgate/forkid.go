@@ -94,7 +94,7 @@ Exit codes: 0 ok, 2 unusable input.`,
 				if err != nil {
 					var ee *exitError
 					if errors.As(err, &ee) {
-						return err
+						return &exitError{code: ee.code, msg: "--config " + configPath + ": " + ee.msg}
 					}
 					return usageErr("--config %s: %v", configPath, err)
 				}

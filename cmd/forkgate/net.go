@@ -261,7 +261,7 @@ height report different state hashes.`,
 
 func writeNetStatus(w io.Writer, sts []network.NodeStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tHEIGHT\tSTATE HASH\tSIGNALS\tIMPLEMENTS\tBINARY")
+	fmt.Fprintln(tw, "NODE\tSTATE\tHEIGHT\tSTATE HASH\tPOWER\tSIGNALS\tIMPLEMENTS\tBINARY")
 	for _, s := range sts {
 		state := s.State
 		if s.Cut {
@@ -274,7 +274,7 @@ func writeNetStatus(w io.Writer, sts []network.NodeStatus) {
 		if len(hash) > 16 {
 			hash = hash[:16]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\tv%d\tv%d (%s)\t%s\n", s.Name, state, s.Height, hash, s.Signalled, s.Implemented, s.AppVersion, filepath.Base(s.Binary))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\tv%d\tv%d (%s)\t%s\n", s.Name, state, s.Height, hash, s.VotingPower, s.Signalled, s.Implemented, s.AppVersion, filepath.Base(s.Binary))
 	}
 	tw.Flush()
 	for _, s := range sts {

@@ -186,6 +186,15 @@ func TestNetValidatorSetChange(t *testing.T) {
 	if vals := rpcValidators(t, nw, changed); len(vals) != 3 || vals[dropped] {
 		t.Fatalf("validators at %d: %v; want the outsider in and %s out", changed, vals, names[dropped])
 	}
+	// net status shows the change: the outsider's node has power, the
+	// dropped one's none.
+	power := map[string]int64{}
+	for _, s := range nw.Status(ctx) {
+		power[s.Producer] = s.VotingPower
+	}
+	if power[names[outsider]] != 10 || power[names[dropped]] != 0 {
+		t.Fatalf("voting power by producer %v: want %s 10 and %s 0", power, names[outsider], names[dropped])
+	}
 	if err := nw.WaitHeight(ctx, nil, changed+12, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +287,8 @@ func testNet(t *testing.T, o network.Options) *network.Network {
 // would be recovered as CONSENSUS FAILURE and leave the process running):
 // it still exits 3 with upgrade-info.json, path "consensus", its state one
 // below the activation height; switched to the new binary, it replays that
-// block and rejoins, and every node agrees.
+// block and rejoins; put back on the old binary with data past the height,
+// it exits 3 at start; every node agrees.
 func TestNetHaltConsensusPath(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four node processes")
@@ -312,6 +322,20 @@ func TestNetHaltConsensusPath(t *testing.T) {
 	}
 	if err := nw.WaitHeight(ctx, nil, info.Height+5, 60*time.Second); err != nil {
 		t.Fatal(err)
+	}
+	// Put back on the old release with data past the activation height (a
+	// rollback gone wrong), it refuses at start: exit 3 again.
+	if err := nw.Perturb("n3", network.Kill, ""); err != nil {
+		t.Fatal(err)
+	}
+	nw.File.Nodes[3].RunArgs = []string{"--implemented", "1"}
+	if err := nw.Perturb("n3", network.Start, ""); err != nil {
+		t.Fatal(err)
+	}
+	code, err = nw.WaitExit(ctx, "n3", 60*time.Second)
+	again, _ := node.ReadUpgradeInfo(filepath.Join(dir, "n3"))
+	if err != nil || code != 3 || again == nil || again.Path != "start" || again.Height != info.Height || again.StateHeight < info.Height+4 {
+		t.Fatalf("old release on data past the height: exit %d (%v), upgrade-info %+v", code, err, again)
 	}
 	nw.Down()
 	a, err := network.CompareStores(dir)
