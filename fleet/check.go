@@ -9,6 +9,7 @@ import (
 
 	"github.com/forkgate/forkgate/forkfile"
 	"github.com/forkgate/forkgate/nodestatus"
+	"github.com/forkgate/forkgate/ops"
 	"github.com/forkgate/forkgate/upgradedoc"
 )
 
@@ -183,7 +184,7 @@ func Check(ctx context.Context, snap Snapshot, doc *upgradedoc.Document, docPath
 		Time: snap.Time, MaxHeight: snap.MaxHeight()}
 	r.Agreement = Agree(ctx, snap, o.Hasher)
 	r.Nodes = nodeReports(snap, doc, r.Agreement, o.Lag)
-	c := &checker{r: r, snap: snap, doc: doc, o: o}
+	c := &checker{ctx: ctx, r: r, snap: snap, doc: doc, docPath: docPath, o: o, ops: map[string]opsResult{}}
 
 	c.reachable()
 	if phase == "" {
@@ -204,8 +205,7 @@ func Check(ctx context.Context, snap Snapshot, doc *upgradedoc.Document, docPath
 		case upgradedoc.CheckNodeAdvancing:
 			c.advancing(ch)
 		default:
-			c.add(Result{ID: ch.ID, What: ch.What, Result: Skipped,
-				Message: fmt.Sprintf("a check of the %s, run on each node's machine: forkgate ops check --doc %s --home HOME", ch.Source, docPath)})
+			c.local(ch)
 		}
 	}
 	if phase == upgradedoc.PhasePre {
@@ -225,10 +225,63 @@ func Check(ctx context.Context, snap Snapshot, doc *upgradedoc.Document, docPath
 }
 
 type checker struct {
-	r    *Report
-	snap Snapshot
-	doc  *upgradedoc.Document
-	o    Options
+	ctx     context.Context
+	r       *Report
+	snap    Snapshot
+	doc     *upgradedoc.Document
+	docPath string
+	o       Options
+	ops     map[string]opsResult // ops check per home, run once
+}
+
+type opsResult struct {
+	rep *ops.Report
+	err error
+}
+
+// local runs one of the document's checks that read files (the release,
+// the binary, the config) through ops check, on every node whose home is
+// on this machine: the supervisor's staged binary and the home's config.
+// Without homes it is skipped, naming the command to run on each machine.
+func (c *checker) local(ch upgradedoc.Check) {
+	var fs []Finding
+	var notes []string
+	ran := false
+	for _, n := range c.snap.Nodes {
+		if n.Home == "" {
+			continue
+		}
+		res, ok := c.ops[n.Home]
+		if !ok {
+			res.rep, res.err = ops.Check(c.ctx, c.doc, c.docPath, ops.Options{Home: n.Home})
+			c.ops[n.Home] = res
+		}
+		if res.err != nil {
+			fs = append(fs, Finding{Node: n.Name, Message: "ops check of " + n.Home + ": " + res.err.Error(), Fix: "check the home's config.toml, then check again"})
+			continue
+		}
+		for _, r := range res.rep.Results {
+			if r.ID != ch.ID {
+				continue
+			}
+			if r.Result == ops.Skipped {
+				notes = append(notes, n.Name+": "+r.Message)
+				continue
+			}
+			ran = true
+			for _, d := range r.Differences {
+				fs = append(fs, Finding{Node: n.Name, Message: fmt.Sprintf("%s: got %s, the document expects %s", d.What, d.Got, d.Want), Fix: d.Fix})
+			}
+		}
+	}
+	res := Result{ID: ch.ID, What: ch.What, Findings: fs, Message: strings.Join(notes, "; ")}
+	if !ran && len(fs) == 0 {
+		res.Result = Skipped
+		if len(notes) == 0 {
+			res.Message = fmt.Sprintf("a check of the %s, run on each node's machine: forkgate ops check --doc %s --home HOME (or give --net DIR)", ch.Source, c.docPath)
+		}
+	}
+	c.add(res)
 }
 
 func (c *checker) add(res Result) {

@@ -351,3 +351,39 @@ func TestTwoChainsAreNotCompared(t *testing.T) {
 		t.Fatalf("%+v", a)
 	}
 }
+
+// TestLocalChecksOnHomes: with homes on this machine the document's file
+// checks run through ops check: a home with the suggested config and no
+// staged binary skips the binary checks saying why; a home without a
+// config is a finding.
+func TestLocalChecksOnHomes(t *testing.T) {
+	doc, err := upgradedoc.Read(filepath.Join("..", "upgradedoc", "testdata", "golden", "UPGRADE-0.2.0-forkgate.library.main.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, broken := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(good, "config.toml"), []byte(doc.Suggested.Config), 0o644)
+	n0, n1 := preNode("n0", 20).start(t), preNode("n1", 20).start(t)
+	n0.Home = good
+	rep, err := Check(context.Background(), Collect(context.Background(), []Target{n0}, time.Second), doc, "DOC.json", "pre", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.ID == upgradedoc.CheckBinarySHA256 && (r.Result != Skipped || !strings.Contains(r.Message, "n0: no binary given and none staged")) {
+			t.Errorf("binary check: %+v", r)
+		}
+	}
+	n1.Home = broken
+	rep, err = Check(context.Background(), Collect(context.Background(), []Target{n1}, time.Second), doc, "DOC.json", "pre", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range rep.Findings() {
+		found = found || (f.Check == upgradedoc.CheckBinarySHA256 && f.Node == "n1" && strings.Contains(f.Message, "ops check of "+broken))
+	}
+	if !found {
+		t.Errorf("no finding for a home without a config: %v", rep.Findings())
+	}
+}

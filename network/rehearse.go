@@ -83,8 +83,9 @@ type Halt struct {
 
 // Rehearse runs a rolling upgrade on a real network: every validator starts
 // on the old release; all but the last switch to the new one, one at a
-// time, while the network keeps producing; the last is cut off before the
-// new version activates and healed after; its old binary must halt with
+// time, while the network keeps producing; the last is cut off (before the
+// final switch, so the new version cannot activate first) and healed after
+// the activation; its old binary must halt with
 // exit 3 at the activation height (block sync), then it switches, catches
 // up (killed -9 once while catching up, if asked), and at the end every
 // node's block store must hold the same state hash at every height.
@@ -95,8 +96,8 @@ func Rehearse(ctx context.Context, o RehearseOptions) (rep *Report, err error) {
 	if o.Validators == 0 {
 		o.Validators = 4
 	}
-	if o.Validators < 2 {
-		return nil, fmt.Errorf("validators = %d: a rehearsal needs at least 2", o.Validators)
+	if o.Validators < 4 {
+		return nil, fmt.Errorf("validators = %d: a rehearsal needs at least 4 (with one cut off and one restarting, the rest must hold more than 2/3 of the power)", o.Validators)
 	}
 	if o.Version == 0 {
 		o.Version = 2
@@ -147,33 +148,38 @@ func Rehearse(ctx context.Context, o RehearseOptions) (rep *Report, err error) {
 
 	// 1. Rolling upgrade of all but the last, one at a time, the network
 	// producing during each switch.
-	for _, name := range others {
+	var cutAt int64
+	for k, name := range others {
+		if k == len(others)-1 {
+			// 2. Cut the last off before the version can activate: before
+			// the switch that gives the new release its 3/4 of the slots.
+			// (The network pauses while that switch restarts its node: two
+			// of four validators are not 2/3.)
+			if act := activation(nw.Status(ctx), o.Version); act > 0 {
+				return nil, fmt.Errorf("version %d activated at %d before the last validator could be cut off", o.Version, act)
+			}
+			if err := nw.Perturb(last, Cut, ""); err != nil {
+				return nil, err
+			}
+			cutAt = statusOf(nw.Status(ctx), last).Height
+			// Restarted while cut off (its operator rebooted it), it will
+			// catch up through block sync once healed, CometBFT's path for
+			// a node that starts behind.
+			if err := nw.Perturb(last, Restart, ""); err != nil {
+				return nil, err
+			}
+			step("cut "+last, "every peer link of %s closed through the relay at its height %d, and it was restarted (still on the old release) while cut off", last, cutAt)
+		}
 		h0 := nw.Height(ctx)
 		if err := nw.Perturb(name, SwitchBinary, o.New.Path); err != nil {
 			return nil, err
 		}
-		// The network went on while the node was down (it is one of n).
+		// The network goes on with the switched node.
 		if err := nw.WaitHeight(ctx, []string{name}, h0+3, 60*time.Second); err != nil {
 			return nil, fmt.Errorf("after switching %s: %w", name, err)
 		}
 		step("switch "+name, "stopped, restarted on the new release (%s); the network went from %d to %d", o.New.Label, h0, nw.Height(ctx))
 	}
-
-	// 2. Cut the last before the version activates.
-	if act := activation(nw.Status(ctx), o.Version); act > 0 {
-		return nil, fmt.Errorf("version %d activated at %d before the last validator could be cut off: the switches took too long", o.Version, act)
-	}
-	if err := nw.Perturb(last, Cut, ""); err != nil {
-		return nil, err
-	}
-	cutAt := statusOf(nw.Status(ctx), last).Height
-	// Restarted while cut off (its operator rebooted it), it will catch up
-	// through block sync once healed, CometBFT's path for a node that
-	// starts behind.
-	if err := nw.Perturb(last, Restart, ""); err != nil {
-		return nil, err
-	}
-	step("cut "+last, "every peer link of %s closed through the relay at its height %d, and it was restarted (still on the old release) while cut off", last, cutAt)
 
 	// 3. The rest activate the new version and go past it.
 	var act int64

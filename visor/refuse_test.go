@@ -124,3 +124,49 @@ func TestAddRefusesUnverifiedReleases(t *testing.T) {
 	}
 	assertUnswitched(t, home, h)
 }
+
+// A release staged from the artifact store: fetched, checked against the
+// trusted key and its checksums, its binary run, then stored; an object
+// altered in the store is refused and nothing is stored.
+func TestAddFromStore(t *testing.T) {
+	f, h := haltedHome(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "rel")
+	copyTree(t, f.rel["0.2.0"], src)
+	store := filepath.Join(dir, "store")
+	s, err := release.OpenStore("file://" + store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := release.Publish(t.Context(), src, s, release.OpenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	url := "file://" + store + "/0.2.0"
+
+	// Altered in the store: refused.
+	bad := copyHome(t, h.home)
+	archive := filepath.Join(store, "0.2.0", "forkgate_0.2.0_linux_amd64.tar.gz")
+	orig, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := bytes.Clone(orig)
+	altered[len(altered)/3] ^= 1
+	os.WriteFile(archive, altered, 0o644)
+	if _, errOut, code := cli(t, f.visor, nil, "visor", "add", bad, url); code != ExitFindings || !strings.Contains(errOut, "the store's copy was altered") {
+		t.Fatalf("altered store object: exit %d\n%s", code, errOut)
+	}
+	if _, err := os.Stat(Layout{bad}.Release("0.2.0")); err == nil {
+		t.Fatal("an unverified release was stored")
+	}
+	os.WriteFile(archive, orig, 0o644)
+
+	home := copyHome(t, h.home)
+	out := mustCLI(t, f.visor, "visor", "add", home, url)
+	if !strings.Contains(out, "added release 0.2.0 (protocol version 2") {
+		t.Fatalf("add: %s", out)
+	}
+	if _, err := (Layout{home}).Verify(t.Context(), "0.2.0"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -69,6 +69,9 @@ type Options struct {
 	// recorded state hash: a release that changes old rules without a
 	// fork fails it.
 	GateReplay bool
+	// ReplayTimeout bounds the replay (default 10 minutes): a long chain
+	// takes longer to replay than to commit a few blocks.
+	ReplayTimeout time.Duration
 	// PreUpgrade is a command run before a switch, with the arguments
 	// "<to-version> <height>"; see HookContinue.
 	PreUpgrade   []string
@@ -93,6 +96,9 @@ func (o *Options) defaults(home string) {
 	}
 	if o.GateTimeout <= 0 {
 		o.GateTimeout = 2 * time.Minute
+	}
+	if o.ReplayTimeout <= 0 {
+		o.ReplayTimeout = 10 * time.Minute
 	}
 	if o.HookRetries <= 0 {
 		o.HookRetries = 3

@@ -147,20 +147,23 @@ func gateTarget(j *Journal, st *nodestatus.Status, blocks int64) int64 {
 // returns why it failed, "" when it passed.
 func (s *supervisor) gate(ctx context.Context, j *Journal, st *nodestatus.Status, c *child) string {
 	target := gateTarget(j, st, s.o.GateBlocks)
-	ctx, cancel := context.WithTimeout(ctx, s.o.GateTimeout)
-	defer cancel()
+	heightBy := time.Now().Add(s.o.GateTimeout)
 	replay := make(chan string, 1)
 	if s.o.GateReplay {
-		go func() { replay <- s.replay(ctx, j) }()
+		rctx, cancel := context.WithTimeout(ctx, s.o.ReplayTimeout)
+		defer cancel()
+		go func() { replay <- s.replay(rctx, j) }()
 	} else {
 		replay <- ""
 	}
-	replayDone := false
+	replayDone, reached := false, false
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	lastPoll := time.Time{}
 	for {
-		reached := c.height.Load() >= target
+		if !reached {
+			reached = c.height.Load() >= target
+		}
 		if !reached && c.exited() {
 			if c.code != 0 {
 				return fmt.Sprintf("release %s exited with code %d before committing height %d", j.To, c.code, target)
@@ -195,12 +198,12 @@ func (s *supervisor) gate(ctx context.Context, j *Journal, st *nodestatus.Status
 		if reached && replayDone {
 			return ""
 		}
+		if !reached && time.Now().After(heightBy) {
+			return fmt.Sprintf("release %s did not commit height %d within %s (it reached %d): raise --gate-timeout if the network is slow",
+				j.To, target, s.o.GateTimeout, c.height.Load())
+		}
 		select {
 		case <-ctx.Done():
-			if ctx.Err() == context.DeadlineExceeded {
-				return fmt.Sprintf("release %s did not pass the gate within %s: committed up to height %d of %d needed, replay done %v",
-					j.To, s.o.GateTimeout, c.height.Load(), target, replayDone)
-			}
 			return "the supervisor was stopped during the health gate"
 		case <-tick.C:
 		}
@@ -268,7 +271,7 @@ func (s *supervisor) replay(ctx context.Context, j *Journal) string {
 	out, code := run("node", "import", scratch, file, "--quiet")
 	switch {
 	case ctx.Err() != nil:
-		return "" // the gate's own timeout reports it
+		return fmt.Sprintf("the replay with release %s did not finish within %s: raise --gate-replay-timeout, or pass --gate-replay=false and check the hashes another way", j.To, s.o.ReplayTimeout)
 	case code == 1:
 		return fmt.Sprintf("release %s does not reproduce the recorded chain (replay of heights 1..%d): %s", j.To, j.DataHeight, trimSpace([]byte(out)))
 	case code != 0:

@@ -2,6 +2,7 @@ package visor
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,5 +57,30 @@ func TestSoloSwitchAtActivation(t *testing.T) {
 	}
 	if v.LastSwitch.Height != act || act <= 1 {
 		t.Fatalf("switched at %d, version 2 activated at %d", v.LastSwitch.Height, act)
+	}
+}
+
+// A data directory restored from a snapshot taken past the activation, with
+// the supervisor still on the old release: the old binary is never started;
+// the supervisor picks 0.2.0 at once (through a checkpointed, gated switch)
+// and the node goes on with the uninterrupted hashes.
+func TestSnapshotRestoredPastTheUpgrade(t *testing.T) {
+	f, h := haltedHome(t)
+	home := haltedWith(t, "0.2.0")
+	// The snapshot: the same chain run to 30 by the new release.
+	snap := upgradeHome(t, f, t.TempDir())
+	mustCLI(t, f.bins["0.2.0"], "node", "run", snap, "--until", "30", "--http", "off", "--quiet")
+	data := filepath.Join(home, "data")
+	if err := os.RemoveAll(data); err != nil {
+		t.Fatal(err)
+	}
+	copyTree(t, filepath.Join(snap, "data"), data)
+
+	_, errOut, code := cli(t, f.visor, nil, append([]string{"visor", "run", home}, nodeArgs(home, 40)...)...)
+	if code != 0 || strings.Contains(errOut, "running release 0.1.0") || !strings.Contains(errOut, "switched 0.1.0 -> 0.2.0 at height 31") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if st := nodeStatus(t, f.visor, home); st.Height != 40 || st.StateHash != h.ref40 {
+		t.Fatalf("height %d hash %s, want 40 %s", st.Height, st.StateHash, h.ref40)
 	}
 }

@@ -83,8 +83,9 @@ document's pre or post checks against the whole fleet (the regulation's
   fleet.node.halted           no node stopped for an upgrade (halted)
   fleet.node.lagging          no node more than --lag blocks behind
 
-The binary, release and config-file checks run on each node's machine:
-forkgate ops check.
+The release and binary checks read files: with --net they run through ops
+check on each home (the supervisor's staged binary, the config); otherwise
+run forkgate ops check on each node's machine.
 
 With --watch, check keeps checking every --interval, prints one line per
 check, and serves the fleet metrics (GET /metrics) and the dashboard (GET /)

@@ -31,7 +31,8 @@ validators (one process each, loopback):
   1. every validator starts on the old release (--old);
   2. all but the last switch to the new release (--new) one at a time while
      the network keeps producing blocks;
-  3. the last is cut off (relay) before the new protocol version activates;
+  3. the last is cut off (relay) before the final switch, so before the new
+     protocol version can activate, and restarted while cut off;
   4. the upgraded validators lock the version in and pass its activation;
   5. the last is healed: its old binary catches up (block sync) and must stop
      with exit code 3 exactly before the activation height, having written
@@ -55,7 +56,7 @@ rehearsal could not run.`,
 			if err != nil {
 				return err
 			}
-			if err := inRange("validators", int64(o.Validators), 2, 16); err != nil {
+			if err := inRange("validators", int64(o.Validators), 4, 16); err != nil {
 				return err
 			}
 			self, err := os.Executable()

@@ -400,6 +400,12 @@ func writeNodeStatus(w io.Writer, st *node.Status) {
 		fmt.Fprintf(w, "UPGRADE     needed: protocol version %d from height %d, release %q (this binary %s implements up to %d; data/upgrade-info.json)\n",
 			u.Version, u.Height, u.Release, u.Binary, u.Implemented)
 	}
+	if v := st.Visor; v != nil {
+		fmt.Fprintf(w, "visor       release %s, %s (%d releases stored; forkgate visor status HOME)\n", v.Current, v.State, len(v.Releases))
+		if sw := v.LastSwitch; sw != nil {
+			fmt.Fprintf(w, "            last switch %s -> %s at height %d: %s\n", sw.From, sw.To, sw.Height, sw.Result)
+		}
+	}
 }
 
 // importReport is the JSON schema of `node import` (docs/cli-json.md).

@@ -142,7 +142,8 @@ implement activates, run switches:
   4. current switched to the new release (rename, directory fsynced);
   5. the new release started under the health gate: it must commit
      --gate-blocks blocks from the activation height within --gate-timeout,
-     and with --gate-replay reproduce every recorded state hash.
+     and with --gate-replay reproduce every recorded state hash (within
+     --gate-replay-timeout).
      A failed gate restores the checkpoint and the old release (exit 1).
 
 Every step is journaled before it is taken; after a crash, run resumes.
@@ -174,6 +175,7 @@ SIGINT/SIGTERM stop the node (SIGKILL after --grace).`,
 	f.Int64Var(&o.GateBlocks, "gate-blocks", 2, "blocks the new release must commit from the activation height")
 	f.DurationVar(&o.GateTimeout, "gate-timeout", 2*time.Minute, "time the new release has to pass the gate")
 	f.BoolVar(&o.GateReplay, "gate-replay", true, "also replay the chain up to the switch with the new release (every state hash must match)")
+	f.DurationVar(&o.ReplayTimeout, "gate-replay-timeout", 10*time.Minute, "time the replay of the chain may take")
 	f.StringVar(&hook, "pre-upgrade", "", "command run before a switch with VERSION HEIGHT (exit 0/1 continue, 30 abort, 31 retry)")
 	f.IntVar(&o.HookRetries, "hook-retries", 3, "retries of the pre-upgrade hook on exit 31")
 	f.DurationVar(&o.HookTimeout, "hook-timeout", 5*time.Minute, "time limit of one pre-upgrade hook attempt")
