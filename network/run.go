@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -71,6 +72,38 @@ type UpOptions struct {
 // home's [node.cometbft]), the relay, one process per node; it waits until
 // every node committed opts.WaitHeight.
 func Up(ctx context.Context, dir string, opts UpOptions) (*Network, error) {
+	// A port picked free can still be taken before the node binds it (by
+	// another network started at the same moment). The node then exits
+	// before the first block; new ports on a second try fix it, and
+	// nothing has been committed that a restart could disturb.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var nw *Network
+		nw, err = upOnce(ctx, dir, opts)
+		if err == nil {
+			return nw, nil
+		}
+		var busy *portTakenError
+		if !errors.As(err, &busy) {
+			return nil, err
+		}
+		fmt.Fprintf(syncWriter(opts.Log), "network %s: %v; starting again on other ports\n", dir, busy)
+	}
+	return nil, err
+}
+
+// portTakenError says a node could not bind its port.
+type portTakenError struct {
+	node string
+	err  error
+}
+
+func (e *portTakenError) Error() string {
+	return fmt.Sprintf("%s could not bind its port (%v)", e.node, e.err)
+}
+func (e *portTakenError) Unwrap() error { return e.err }
+
+func upOnce(ctx context.Context, dir string, opts UpOptions) (*Network, error) {
 	f, err := Load(dir)
 	if err != nil {
 		return nil, err
@@ -78,11 +111,12 @@ func Up(ctx context.Context, dir string, opts UpOptions) (*Network, error) {
 	nw := &Network{Dir: dir, File: f, relay: newRelay(), log: syncWriter(opts.Log), done: make(chan struct{})}
 	n := len(f.Nodes)
 	nw.p2p, nw.rpc = make([]string, n), make([]string, n)
+	picked := map[string]bool{}
 	for i := range n {
-		if nw.p2p[i], err = freeAddr(); err != nil {
+		if nw.p2p[i], err = freeAddr(picked); err != nil {
 			return nil, err
 		}
-		if nw.rpc[i], err = freeAddr(); err != nil {
+		if nw.rpc[i], err = freeAddr(picked); err != nil {
 			return nil, err
 		}
 	}
@@ -122,22 +156,49 @@ func Up(ctx context.Context, dir string, opts UpOptions) (*Network, error) {
 		h := max(opts.WaitHeight, 2)
 		if err := nw.WaitHeight(ctx, nil, h, opts.Timeout); err != nil {
 			nw.Down()
+			if name := nw.portTaken(); name != "" {
+				return nil, &portTakenError{node: name, err: err}
+			}
 			return nil, err
 		}
 	}
 	return nw, nil
 }
 
-// freeAddr picks a free loopback port. A node binds it a moment later;
-// another process could take it first, and then that node fails to start
-// with an "address in use" message in its log.
-func freeAddr() (string, error) {
+// freeAddr picks a free loopback port below the kernel's ephemeral range
+// (32768–60999 on Linux). The node binds it a moment later; ports from the
+// ephemeral range are handed out all the time (":0" listeners, outgoing
+// connections) and could take it first, ports below it only by another
+// picker like this one. Up retries when that happens anyway.
+func freeAddr(picked map[string]bool) (string, error) {
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		if picked[addr] {
+			continue
+		}
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			picked[addr] = true
+			return addr, nil
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// portTaken names a node whose log says its address was in use ("" for none).
+func (nw *Network) portTaken() string {
+	for i, spec := range nw.File.Nodes {
+		b, err := os.ReadFile(nw.LogPath(i))
+		if err == nil && strings.Contains(string(b), "address already in use") {
+			return spec.Name
+		}
+	}
+	return ""
 }
 
 func (nw *Network) home(i int) string { return filepath.Join(nw.Dir, nw.File.Nodes[i].Home) }
