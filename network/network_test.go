@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,25 @@ func TestInitLoad(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, FileName), []byte(`{"format":1,"nodes":[{"name":"n0","home":"../x","node_id":"a","binary":"b"}]}`), 0o644)
 	if _, err := Load(dir); err == nil {
 		t.Fatal("a home outside the directory was accepted")
+	}
+}
+
+// Ports a network picks must not come from the kernel's ephemeral range,
+// where ":0" listeners and outgoing connections could take them before the
+// node binds, and must differ within one network.
+func TestFreeAddrOutsideEphemeralRange(t *testing.T) {
+	picked := map[string]bool{}
+	for range 64 {
+		addr, err := freeAddr(picked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		if p, _ := strconv.Atoi(port); p < 20000 || p >= 32000 {
+			t.Fatalf("port %d outside 20000–31999", p)
+		}
+	}
+	if len(picked) != 64 {
+		t.Fatalf("%d distinct addresses in 64 picks", len(picked))
 	}
 }
