@@ -67,11 +67,7 @@ func Set(f *File, req SetRequest) ([]byte, error) {
 		if end, ok := sectionEnd(f, scope); ok {
 			edits = append(edits, splice{at: end, end: end, text: line})
 		} else {
-			pre := ""
-			if len(src) > 0 && src[len(src)-1] != '\n' {
-				pre = "\n"
-			}
-			edits = append(edits, splice{at: len(src), end: len(src), text: pre + "\n" + section + "\n" + line})
+			edits = append(edits, newSection(src, section, line))
 		}
 	}
 
@@ -169,11 +165,7 @@ func SetParam(f *File, req SetRequest) ([]byte, error) {
 		if at >= 0 {
 			edits = append(edits, splice{at: at, end: at, text: line})
 		} else {
-			pre := ""
-			if len(src) > 0 && src[len(src)-1] != '\n' {
-				pre = "\n"
-			}
-			edits = append(edits, splice{at: len(src), end: len(src), text: pre + "\n" + header + "\n" + line})
+			edits = append(edits, newSection(src, header, line))
 		}
 	}
 	edits = append(edits, recordEdit(f, fmt.Sprintf("# %s %s %s = %s: %s\n", req.Date, action, req.Key, want, firstLine(req.Note))))
@@ -188,6 +180,15 @@ func SetParam(f *File, req SetRequest) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("internal error: %s did not read back as %s", req.Key, want)
+}
+
+// newSection appends a table with one item at the end of the file.
+func newSection(src []byte, header, line string) splice {
+	pre := ""
+	if len(src) > 0 && src[len(src)-1] != '\n' {
+		pre = "\n"
+	}
+	return splice{at: len(src), end: len(src), text: pre + "\n" + header + "\n" + line}
 }
 
 type splice struct {
