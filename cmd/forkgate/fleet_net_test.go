@@ -91,7 +91,7 @@ func TestFleetChecksOnARollingUpgrade(t *testing.T) {
 				return rep
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within %v; last check:\n%s", what, limit, lines(rep))
+				t.Fatalf("%s: not within %v; last check:\n%s%s", what, limit, lines(rep), logTails(nw, 30))
 			}
 			time.Sleep(300 * time.Millisecond)
 		}
@@ -117,7 +117,9 @@ func TestFleetChecksOnARollingUpgrade(t *testing.T) {
 		}
 	}
 	doc := fleetDoc(t, check(nil, ""), self)
-	pre := until("pre-check on a healthy network", 20*time.Second, doc, "pre", func(r *fleet.Report) bool { return r.OK })
+	// A switched node reconnects with CometBFT's peer backoff; on a loaded
+	// machine (CI runs packages side by side) that can take tens of seconds.
+	pre := until("pre-check on a healthy network", 60*time.Second, doc, "pre", func(r *fleet.Report) bool { return r.OK })
 	t.Logf("pre-check passed at height %d", pre.MaxHeight)
 	if v := pre.Results; len(v) == 0 {
 		t.Fatal("no checks ran")
@@ -243,4 +245,19 @@ func withPost(d *upgradedoc.Document, act int64) *upgradedoc.Document {
 	cp.Checks.Checks = append(append([]upgradedoc.Check(nil), d.Checks.Checks...),
 		upgradedoc.Check{ID: upgradedoc.CheckNodeAdvancing, Phase: "post", Source: "node", Expect: upgradedoc.Expect{HeightAtLeast: &at}})
 	return &cp
+}
+
+// logTails is the end of every node's log, for a failure message: a node
+// that stopped moving says why only there.
+func logTails(nw *network.Network, lines int) string {
+	var b strings.Builder
+	for i, spec := range nw.File.Nodes {
+		data, err := os.ReadFile(nw.LogPath(i))
+		if err != nil {
+			continue
+		}
+		all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		fmt.Fprintf(&b, "\n--- %s: last %d lines of %s\n%s\n", spec.Name, lines, nw.LogPath(i), strings.Join(all[max(0, len(all)-lines):], "\n"))
+	}
+	return b.String()
 }
