@@ -159,3 +159,32 @@ func TestFreeAddrOutsideEphemeralRange(t *testing.T) {
 		t.Fatalf("%d distinct addresses in 64 picks", len(picked))
 	}
 }
+
+// Only the last start's output decides whether Up retries on other ports:
+// node logs are appended across starts, and a clash an earlier attempt
+// already retried must not make a later, different failure look like one.
+func TestPortTakenReadsTheLastStart(t *testing.T) {
+	dir := t.TempDir()
+	nw := &Network{Dir: dir, File: &File{Nodes: []NodeSpec{{Name: "n0"}, {Name: "n1"}}}}
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	clash := "listen tcp 127.0.0.1:2000: bind: address already in use\n"
+	for _, tc := range []struct {
+		n0, n1, want string
+	}{
+		{"== t0 " + startMarker + " a\n" + clash, "== t0 " + startMarker + " a\nok\n", "n0"},
+		{"== t0 " + startMarker + " a\n" + clash + "== t1 " + startMarker + " a\nconsensus failure\n", "", ""},
+		{"", "== t0 " + startMarker + " a\nok\n== t1 " + startMarker + " a\n" + clash, "n1"},
+		{"no marker\n" + clash, "", "n0"},
+	} {
+		for i, text := range []string{tc.n0, tc.n1} {
+			if err := os.WriteFile(nw.LogPath(i), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := nw.portTaken(); got != tc.want {
+			t.Errorf("logs %q / %q: portTaken = %q, want %q", tc.n0, tc.n1, got, tc.want)
+		}
+	}
+}

@@ -190,11 +190,23 @@ func freeAddr(picked map[string]bool) (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// portTaken names a node whose log says its address was in use ("" for none).
+// startMarker begins each start's lines in a node's log.
+const startMarker = "forkgate net: start"
+
+// portTaken names a node whose log says its address was in use ("" for
+// none). Logs are appended across starts, so only the output of the last
+// start counts: an earlier attempt's clash must not trigger another retry.
 func (nw *Network) portTaken() string {
 	for i, spec := range nw.File.Nodes {
 		b, err := os.ReadFile(nw.LogPath(i))
-		if err == nil && strings.Contains(string(b), "address already in use") {
+		if err != nil {
+			continue
+		}
+		last := string(b)
+		if k := strings.LastIndex(last, startMarker); k >= 0 {
+			last = last[k:]
+		}
+		if strings.Contains(last, "address already in use") {
 			return spec.Name
 		}
 	}
@@ -250,7 +262,7 @@ func (nw *Network) start(i int) error {
 	// Own process group (signals reach the node and anything it starts),
 	// and SIGKILL if the process that started it dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	fmt.Fprintf(logf, "== %s forkgate net: start %s %s\n", time.Now().UTC().Format(time.RFC3339Nano), spec.Binary, strings.Join(args, " "))
+	fmt.Fprintf(logf, "== %s %s %s %s\n", time.Now().UTC().Format(time.RFC3339Nano), startMarker, spec.Binary, strings.Join(args, " "))
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s (%s): %v", spec.Name, spec.Binary, err)
