@@ -284,14 +284,6 @@ func loadHome(home string) (*loaded, error) {
 
 func hexs(b []byte) string { return hex.EncodeToString(b) }
 
-func shortHash(b []byte) string {
-	s := hex.EncodeToString(b)
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
-}
-
 func nodeNames(set []chain.Address, names map[chain.Address]string) string {
 	out := make([]string, len(set))
 	for i, a := range set {

@@ -2,7 +2,6 @@ package upgradedoc
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -118,5 +117,3 @@ func noteLines(it forkfile.Item) []string {
 
 // noteOf is the note above an item on one line.
 func noteOf(it forkfile.Item) string { return strings.Join(noteLines(it), " ") }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -230,7 +230,6 @@ type outcome struct {
 type blockDiff struct {
 	txs    []int // user transactions whose code, writes or receipt differ
 	block  bool  // the signal transaction's result or the net writes differ
-	first  int   // the first differing user transaction's position in txs
 	reason string
 }
 
